@@ -1,0 +1,16 @@
+"""keras_mobilebert: MobileBERT for Keras 3 and KerasHub."""
+
+from keras_mobilebert import data
+from keras_mobilebert import layers
+from keras_mobilebert.models.mobilebert import MobileBertBackbone
+from keras_mobilebert.models.mobilebert import MobileBertClassifier
+from keras_mobilebert.models.mobilebert import MobileBertMaskedLM
+from keras_mobilebert.models.mobilebert import MobileBertMaskedLMPreprocessor
+from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
+from keras_mobilebert.models.mobilebert import (
+    MobileBertTextClassifierPreprocessor,
+)
+from keras_mobilebert.models.mobilebert import MobileBertTokenizer
+from keras_mobilebert.models.mobilebert import PresetWeightsNotFoundError
+from keras_mobilebert.models.mobilebert import backbone_presets as presets
+from keras_mobilebert.version import __version__

