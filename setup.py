@@ -1,0 +1,61 @@
+"""Packaging of keras-mobilebert."""
+
+import pathlib
+
+from setuptools import find_packages
+from setuptools import setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = {}
+exec((HERE / "keras_mobilebert" / "version.py").read_text(), VERSION)  # noqa: S102 (our own file)
+
+setup(
+    name="keras-mobilebert",
+    version=VERSION["__version__"],
+    description=(
+        "MobileBERT for Keras 3 and KerasHub: layers, presets, tasks, "
+        "distillation, quantization and LiteRT export."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["keras_mobilebert", "keras_mobilebert.*"]),
+    include_package_data=True,
+    package_data={
+        "keras_mobilebert": ["configs/*.json", "data/*.json"],
+    },
+    install_requires=[
+        # The full tensorflow package: tensorflow-text and tf-keras need it,
+        # and tensorflow-cpu beside it puts two copies in one folder.
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",
+        "keras>=3.15,<4",
+        "keras-hub>=0.32,<0.33",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "tfmot": [
+            "tf-keras>=2.21,<2.22",
+            "tensorflow-model-optimization>=0.8.1,<0.9",
+        ],
+        "litert": ["ai-edge-litert>=2.3,<3"],
+        "dev": [
+            # keras_hub's test harness imports grain.
+            "keras-hub[grain]>=0.32,<0.33",
+            "pytest>=8,<10",
+            "build>=1.2",
+            "setuptools>=69",
+            "wheel>=0.43",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["keras-mobilebert=keras_mobilebert.cli:main"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Keras",
+        "License :: OSI Approved :: Apache Software License",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
