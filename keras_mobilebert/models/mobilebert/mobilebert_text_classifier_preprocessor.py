@@ -54,7 +54,7 @@ class MobileBertTextClassifierPreprocessor(
     preprocessor(["The quick brown fox jumped.", "Call me Ishmael."])
     first = tf.constant(["The quick brown fox jumped."])
     second = tf.constant(["The fox tripped."])
-    preprocessor((first, second))
+    preprocessor(x=(first, second))
     ```
     """
 
