@@ -70,22 +70,71 @@ def builtin_vocabulary(name):
     return vocabulary_path(vocabulary)
 
 
+WEIGHTS_FILE = "model.weights.h5"
+SHARDED_WEIGHTS_FILE = "model.weights.json"
+
+
+def _load_local_preset(load, directory, wants_weights):
+    """Run `load()` on a local preset directory with errors that name files.
+
+    KerasHub reports a missing weights file by its sharded name and a
+    corrupt one as a bare HDF5 error; here both name the file in the preset.
+    """
+    directory = pathlib.Path(directory)
+    weights = directory / WEIGHTS_FILE
+    if wants_weights and not (
+        weights.is_file() or (directory / SHARDED_WEIGHTS_FILE).is_file()
+    ):
+        raise FileNotFoundError(
+            f"Preset directory {directory} has no {WEIGHTS_FILE}. Restore "
+            "it, or pass load_weights=False for random weights."
+        )
+    try:
+        return load()
+    except OSError as e:
+        raise ValueError(
+            f"Could not read the weights of preset {directory} "
+            f"({weights.name}): the file is truncated or not a Keras weights "
+            f"file ({e})."
+        ) from e
+    except ValueError as e:
+        if "could not be loaded" not in str(e) and "shape" not in str(e):
+            raise
+        raise ValueError(
+            f"The weights in {weights} do not match the architecture in "
+            f"{directory / 'config.json'}: {e}"
+        ) from e
+
+
 class BuiltinPresetMixin:
     """Adds built-in preset names to a KerasHub class's `from_preset`.
 
     Subclasses implement `_from_builtin_config(name, load_weights, **kwargs)`
     to build the object from the preset's config when no converted copy is
-    present.
+    present. Local preset directories get errors that name the bad file.
     """
 
     @classmethod
     def from_preset(cls, preset, *args, **kwargs):
-        if not (isinstance(preset, str) and preset in backbone_presets):
-            return super().from_preset(preset, *args, **kwargs)
-        converted = _find_converted(preset)
-        if converted is not None:
-            return super().from_preset(str(converted), *args, **kwargs)
-        return cls._from_builtin_config(preset, *args, **kwargs)
+        if isinstance(preset, str) and preset in backbone_presets:
+            converted = _find_converted(preset)
+            if converted is None:
+                return cls._from_builtin_config(preset, *args, **kwargs)
+            preset = str(converted)
+        if isinstance(preset, (str, os.PathLike)) and os.path.isdir(preset):
+            load_weights = args[0] if args else kwargs.get("load_weights", True)
+            return _load_local_preset(
+                lambda: super(BuiltinPresetMixin, cls).from_preset(
+                    str(preset), *args, **kwargs
+                ),
+                preset,
+                wants_weights=cls.loads_weights and load_weights,
+            )
+        return super().from_preset(preset, *args, **kwargs)
+
+    # Whether `from_preset` of this class reads model weights: True for
+    # backbones and tasks, False for tokenizers and preprocessors.
+    loads_weights = False
 
     @classmethod
     def _from_builtin_config(cls, name, load_weights=True, **kwargs):
@@ -96,6 +145,24 @@ class BuiltinPresetMixin:
         return cls(**config)
 
 
+class _RegisteredPreset(dict):
+    """A KerasHub preset registry entry whose handle follows the cache.
+
+    KerasHub reads `entry["kaggle_handle"]` when a built-in name is loaded
+    through its base classes; computing it then honours a
+    `KERAS_MOBILEBERT_HOME` set after import.
+    """
+
+    def __init__(self, name, metadata):
+        super().__init__(metadata=metadata, kaggle_handle=None)
+        self.name = name
+
+    def __getitem__(self, key):
+        if key == "kaggle_handle":
+            return str(converted_preset_dir(self.name))
+        return super().__getitem__(key)
+
+
 def register_builtin_presets(backbone_cls):
     """List the built-in presets on `backbone_cls.presets`, KerasHub-style.
 
@@ -104,10 +171,7 @@ def register_builtin_presets(backbone_cls):
     """
     register_presets(
         {
-            name: {
-                "metadata": preset["metadata"],
-                "kaggle_handle": str(converted_preset_dir(name)),
-            }
+            name: _RegisteredPreset(name, preset["metadata"])
             for name, preset in backbone_presets.items()
         },
         backbone_cls,

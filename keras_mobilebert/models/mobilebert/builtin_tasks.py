@@ -15,6 +15,8 @@ class BuiltinTaskMixin(BuiltinPresetMixin):
     random weights and the preprocessor uses the preset's vocabulary.
     """
 
+    loads_weights = True
+
     @classmethod
     def _from_builtin_config(
         cls, name, load_weights=True, load_task_weights=None, **kwargs

@@ -94,6 +94,8 @@ class MobileBertBackbone(BuiltinPresetMixin, Backbone):
     ```
     """
 
+    loads_weights = True
+
     def __init__(
         self,
         vocabulary_size,
