@@ -180,6 +180,7 @@ def run_finetune(config, output_dir, log=print):
         train_ds,
         epochs=config["epochs"],
         callbacks=[keras.callbacks.BackupAndRestore(str(output_dir / "backup"))],
+        shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=2,
     )
     train_seconds = time.perf_counter() - train_start
@@ -196,7 +197,9 @@ def run_finetune(config, output_dir, log=print):
         log(f"  {label:>8} ({p.max():.2f})  {sentence}")
 
     preset_dir = save_preset(classifier, output_dir / "preset")
-    reloaded = MobileBertClassifier.from_preset(str(preset_dir))
+    # Reloaded for inference only: compile=False also skips restoring the
+    # optimizer state that save_to_preset keeps in task.weights.h5.
+    reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
     reloaded_logits = reloaded.predict(sentences, verbose=0)
     max_diff = float(np.max(np.abs(reloaded_logits - logits)))
     if max_diff > 1e-5:
