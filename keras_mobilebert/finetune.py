@@ -46,13 +46,20 @@ def load_config(path=None, **overrides):
     config = load_config(epochs=1)
     ```
     """
+    required = json.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     path = DEFAULT_CONFIG if path is None else pathlib.Path(path)
     config = json.loads(path.read_text(encoding="utf-8"))
-    unknown = set(overrides) - set(config)
+    missing = set(required) - set(config) - {"description"}
+    if missing:
+        raise ValueError(
+            f"Config {path} lacks the fields {sorted(missing)}; see "
+            f"{DEFAULT_CONFIG} for a complete one."
+        )
+    unknown = set(overrides) - set(required)
     if unknown:
         raise ValueError(
-            f"Unknown config fields {sorted(unknown)}; the config has "
-            f"{sorted(config)}."
+            f"Unknown config fields {sorted(unknown)}; known: "
+            f"{sorted(required)}."
         )
     config.update({k: v for k, v in overrides.items() if v is not None})
     if config["dataset"] not in DATASETS:
@@ -179,7 +186,9 @@ def run_finetune(config, output_dir, log=print):
     classifier.fit(
         train_ds,
         epochs=config["epochs"],
-        callbacks=[keras.callbacks.BackupAndRestore(str(output_dir / "backup"))],
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(output_dir / "backup"))
+        ],
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=2,
     )
@@ -193,7 +202,9 @@ def run_finetune(config, output_dir, log=print):
     predictions = []
     for sentence, p in zip(sentences, probabilities):
         label = label_names[int(np.argmax(p))]
-        predictions.append({"text": sentence, "label": label, "p": float(p.max())})
+        predictions.append(
+            {"text": sentence, "label": label, "p": float(p.max())}
+        )
         log(f"  {label:>8} ({p.max():.2f})  {sentence}")
 
     preset_dir = save_preset(classifier, output_dir / "preset")
@@ -207,7 +218,7 @@ def run_finetune(config, output_dir, log=print):
             f"The reloaded preset predicts differently (max |diff| "
             f"{max_diff:.3g}); the saved preset in {preset_dir} is not usable."
         )
-    log(f"saved preset to {preset_dir}; reloaded, max |logit diff| {max_diff:.2g}")
+    log(f"saved preset to {preset_dir}; reloaded, max |diff| {max_diff:.2g}")
     results = {
         "accuracy": float(accuracy),
         "test_size": len(test_x),

@@ -23,7 +23,7 @@ def test_info_lists_versions_and_presets(capsys):
 def test_finetune_rejects_unknown_config_fields(tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"dataset": "rotten_tomatoes"}))
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="lacks the fields.*'epochs'"):
         main(["finetune", "--config", str(config), "--output", str(tmp_path)])
 
 
@@ -34,9 +34,17 @@ def test_finetune_smoke_run(tmp_path, capsys):
     output = tmp_path / "run"
     main(
         [
-            "finetune", "--epochs", "1", "--num-layers", "1",
-            "--max-train-examples", "64", "--sequence-length", "32",
-            "--output", str(output),
+            "finetune",
+            "--epochs",
+            "1",
+            "--num-layers",
+            "1",
+            "--max-train-examples",
+            "64",
+            "--sequence-length",
+            "32",
+            "--output",
+            str(output),
         ]
     )
     results = json.loads((output / "results.json").read_text())

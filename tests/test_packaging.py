@@ -23,7 +23,8 @@ def runtime_data_files():
     return sorted(
         str(p.relative_to(ROOT))
         for p in package.rglob("*")
-        if p.is_file() and p.suffix not in (".py", ".pyc")
+        if p.is_file()
+        and p.suffix not in (".py", ".pyc")
         and "__pycache__" not in p.parts
     )
 
@@ -32,8 +33,15 @@ def runtime_data_files():
 def test_sdist_and_wheel_contain_the_runtime_files(tmp_path):
     subprocess.run(
         [
-            sys.executable, "-m", "build", "--sdist", "--wheel",
-            "--no-isolation", "--outdir", str(tmp_path), str(ROOT),
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(ROOT),
         ],
         check=True,
         capture_output=True,

@@ -82,8 +82,17 @@ def _sha256(path):
 def _download(spec, directory):
     binary = "--only-binary" if spec.distribution == "wheel" else "--no-binary"
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-        binary, ":all:", spec.requirement, "--dest", str(directory),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        binary,
+        ":all:",
+        spec.requirement,
+        "--dest",
+        str(directory),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     archives = list(pathlib.Path(directory).iterdir())

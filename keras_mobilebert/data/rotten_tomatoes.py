@@ -33,7 +33,7 @@ def read_polarity_csv(path):
         for line_number, row in enumerate(csv.reader(f), start=1):
             if len(row) != 2 or row[0] not in ("1", "-1"):
                 raise ValueError(
-                    f"{path}, row {line_number}: expected \"label\",\"text\" "
+                    f'{path}, row {line_number}: expected "label","text" '
                     f"with label 1 or -1, got {row!r}."
                 )
             labels.append(1 if row[0] == "1" else 0)

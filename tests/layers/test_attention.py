@@ -37,7 +37,10 @@ class MobileBertAttentionTest(TestCase):
             )
             context, scores = layer(**data, return_attention_scores=True)
             expected_context, expected_scores = ref.attention(
-                layer, data["query"], data["key"], data["value"],
+                layer,
+                data["query"],
+                data["key"],
+                data["value"],
                 data["padding_mask"],
             )
             ref.assert_close_to_scale(context, expected_context, 1e-5, mode)

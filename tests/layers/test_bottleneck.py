@@ -74,9 +74,7 @@ class BottleneckOutputTest(TestCase):
     def test_saved_model_round_trip(self):
         x = keras.Input((None, 4))
         residual = keras.Input((None, 16))
-        model = keras.Model(
-            [x, residual], BottleneckOutput(16)(x, residual)
-        )
+        model = keras.Model([x, residual], BottleneckOutput(16)(x, residual))
         path = self.get_temp_dir() + "/model.keras"
         model.save(path)
         restored = keras.models.load_model(path)

@@ -52,5 +52,7 @@ class NoNormTest(TestCase):
         ln = make_normalization("layer_norm", 1e-5, "float32", "n")
         self.assertIsInstance(ln, keras.layers.LayerNormalization)
         self.assertEqual(ln.epsilon, 1e-5)
-        with self.assertRaisesRegex(ValueError, "Unknown normalization 'batch'"):
+        with self.assertRaisesRegex(
+            ValueError, "Unknown normalization 'batch'"
+        ):
             make_normalization("batch", 1e-12, "float32", "n")

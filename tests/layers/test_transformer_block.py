@@ -97,7 +97,9 @@ class TransformerBlockTest(TestCase, parameterized.TestCase):
         layer = MobileBertTransformerBlock(**VARIANTS["teacher"])
         layer(**make_inputs())
         # Q/K/V project the 16-wide block input to the 32-wide inner width.
-        self.assertEqual(tuple(layer.attention.query_dense.kernel.shape), (16, 32))
+        self.assertEqual(
+            tuple(layer.attention.query_dense.kernel.shape), (16, 32)
+        )
         self.assertEqual(layer.attention.head_dim, 16)
 
     def test_dropout_placement_follows_gr(self):

@@ -1,4 +1,3 @@
-import keras
 import numpy as np
 import pytest
 from absl.testing import parameterized
@@ -82,7 +81,9 @@ class MobileBertBackboneTest(TestCase, parameterized.TestCase):
             )
             data = self.input_data
             hidden, scores, pooled = ref.backbone(
-                model, data["token_ids"], data["segment_ids"],
+                model,
+                data["token_ids"],
+                data["segment_ids"],
                 data["padding_mask"],
             )
             outputs = model.intermediates_model()(data)
@@ -113,7 +114,9 @@ class MobileBertBackboneTest(TestCase, parameterized.TestCase):
         self.assertEqual(outputs["attention_scores"][0].shape, (2, 2, 6, 6))
         first = model.intermediates_model(num_layers=1)(data)
         self.assertLen(first["hidden_states"], 2)
-        self.assertAllClose(first["hidden_states"][1], outputs["hidden_states"][1])
+        self.assertAllClose(
+            first["hidden_states"][1], outputs["hidden_states"][1]
+        )
         # Plain inference does not return the intermediates.
         self.assertEqual(set(model(data)), {"sequence_output", "pooled_output"})
         with self.assertRaisesRegex(ValueError, "num_layers must be in"):

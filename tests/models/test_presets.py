@@ -91,7 +91,9 @@ class PresetTest(TestCase):
         with self.assertRaisesRegex(
             PresetWeightsNotFoundError, "No public weights exist"
         ):
-            MobileBertClassifier.from_preset("ib_bert_en_uncased", num_classes=2)
+            MobileBertClassifier.from_preset(
+                "ib_bert_en_uncased", num_classes=2
+            )
         with self.assertRaisesRegex(PresetWeightsNotFoundError, "vocabulary"):
             MobileBertTokenizer.from_preset("mobilebert_multi_cased")
 
@@ -116,13 +118,20 @@ class PresetTest(TestCase):
             classifier.save_to_preset(preset)
         files = set(os.listdir(preset))
         for name in (
-            "config.json", "model.weights.h5", "metadata.json",
-            "tokenizer.json", "preprocessor.json", "task.json",
-            "task.weights.h5", "assets",
+            "config.json",
+            "model.weights.h5",
+            "metadata.json",
+            "tokenizer.json",
+            "preprocessor.json",
+            "task.json",
+            "task.weights.h5",
+            "assets",
         ):
             self.assertIn(name, files)
         restored = MobileBertClassifier.from_preset(preset)
-        np.testing.assert_array_equal(restored.predict(texts, verbose=0), expected)
+        np.testing.assert_array_equal(
+            restored.predict(texts, verbose=0), expected
+        )
         backbone = MobileBertBackbone.from_preset(preset)
         data = backbone_inputs()
         np.testing.assert_array_equal(
@@ -193,5 +202,5 @@ class PresetTest(TestCase):
             MobileBertBackbone.from_preset(str(preset), load_weights=False)
 
         shutil.rmtree(preset)
-        with self.assertRaises(Exception):
+        with self.assertRaisesRegex(ValueError, "preset"):
             MobileBertBackbone.from_preset(str(preset))

@@ -4,9 +4,7 @@ import keras
 from keras_hub.models import Backbone
 
 from keras_mobilebert.layers.embedding import MobileBertEmbedding
-from keras_mobilebert.layers.transformer_block import (
-    MobileBertTransformerBlock,
-)
+from keras_mobilebert.layers.transformer_block import MobileBertTransformerBlock
 from keras_mobilebert.models.mobilebert.builtin_presets import (
     BuiltinPresetMixin,
 )

@@ -83,7 +83,8 @@ class MobileBertMaskedLMHead(keras.layers.Layer):
             initializer=initializer,
         )
         self.output_bias = self.add_weight(
-            name="output_bias", shape=(self.vocabulary_size,),
+            name="output_bias",
+            shape=(self.vocabulary_size,),
             initializer="zeros",
         )
         self.built = True

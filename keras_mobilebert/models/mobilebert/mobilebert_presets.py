@@ -85,7 +85,8 @@ backbone_presets = {
         "lowercase": False,
         "vocabulary": None,
         "source": (
-            "TF Model Garden checkpoint multi_cased_L-24_H-128_B-512_A-4_F-4_OPT"
+            "the TF Model Garden checkpoint "
+            "multi_cased_L-24_H-128_B-512_A-4_F-4_OPT"
         ),
     },
     "ib_bert_en_uncased": {

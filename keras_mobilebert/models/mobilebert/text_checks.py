@@ -48,7 +48,11 @@ def check_utf8(inputs):
     if _is_tensor(inputs):
         if inputs.dtype != tf.string:
             return inputs
-        flat = inputs.flat_values if isinstance(inputs, tf.RaggedTensor) else inputs
+        flat = (
+            inputs.flat_values
+            if isinstance(inputs, tf.RaggedTensor)
+            else inputs
+        )
         repaired = tf.strings.unicode_transcode(
             flat, "UTF-8", "UTF-8", errors="replace"
         )
