@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from keras_mobilebert.layers.dense import make_dense
+
 MASK_MODES = ("additive", "fill")
 # What a masked logit becomes in "fill" mode: GR's quantization-friendly
 # constant (e^-6 is about 0.0025, and the score range stays small for int8).
@@ -112,13 +114,11 @@ class MobileBertAttention(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     def _dense(self, name):
-        return keras.layers.Dense(
+        return make_dense(
             self.num_heads * self.head_dim,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=self.initializer_range
-            ),
-            dtype=self.dtype_policy,
-            name=name,
+            self.initializer_range,
+            self.dtype_policy,
+            name,
         )
 
     def build(

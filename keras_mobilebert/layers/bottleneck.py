@@ -2,18 +2,8 @@
 
 import keras
 
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.layers.no_norm import make_normalization
-
-
-def _dense(units, initializer_range, dtype, name):
-    return keras.layers.Dense(
-        units,
-        kernel_initializer=keras.initializers.TruncatedNormal(
-            stddev=initializer_range
-        ),
-        dtype=dtype,
-        name=name,
-    )
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
@@ -66,7 +56,7 @@ class BottleneckInput(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     def _squeeze(self, prefix, input_shape):
-        dense = _dense(
+        dense = make_dense(
             self.bottleneck_dim,
             self.initializer_range,
             self.dtype_policy,
@@ -158,7 +148,7 @@ class BottleneckOutput(keras.layers.Layer):
         self.initializer_range = initializer_range
 
     def build(self, inputs_shape, residual_shape=None):
-        self.dense = _dense(
+        self.dense = make_dense(
             self.hidden_dim, self.initializer_range, self.dtype_policy, "dense"
         )
         self.dense.build(inputs_shape)

@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_mobilebert.layers.dense import kernel_initializer
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.layers.no_norm import make_normalization
 
 
@@ -151,7 +153,7 @@ class MobileBertEmbedding(keras.layers.Layer):
         )
 
     def _initializer(self):
-        return keras.initializers.TruncatedNormal(stddev=self.initializer_range)
+        return kernel_initializer(self.initializer_range)
 
     @property
     def projects_input(self):
@@ -162,11 +164,11 @@ class MobileBertEmbedding(keras.layers.Layer):
         self.token_embedding.build(token_ids_shape)
         if self.projects_input:
             width = self.embedding_dim * (3 if self.trigram_input else 1)
-            self.embedding_transformation = keras.layers.Dense(
+            self.embedding_transformation = make_dense(
                 self.hidden_dim,
-                kernel_initializer=self._initializer(),
-                dtype=self.dtype_policy,
-                name="embedding_transformation",
+                self.initializer_range,
+                self.dtype_policy,
+                "embedding_transformation",
             )
             self.embedding_transformation.build((None, None, width))
         self.segment_embedding = keras.layers.Embedding(

@@ -3,6 +3,7 @@
 import keras
 
 from keras_mobilebert.layers.activations import get_activation
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.layers.no_norm import make_normalization
 
 
@@ -70,9 +71,6 @@ class StackedFFN(keras.layers.Layer):
 
     def build(self, input_shape):
         width = input_shape[-1]
-        initializer = keras.initializers.TruncatedNormal(
-            stddev=self.initializer_range
-        )
         last_epsilon = self.last_layer_norm_epsilon
         if last_epsilon is None:
             last_epsilon = self.layer_norm_epsilon
@@ -81,19 +79,19 @@ class StackedFFN(keras.layers.Layer):
         self.norm_layers = []
         for j in range(self.num_feedforward_networks):
             last = j == self.num_feedforward_networks - 1
-            intermediate = keras.layers.Dense(
+            intermediate = make_dense(
                 self.intermediate_dim,
+                self.initializer_range,
+                self.dtype_policy,
+                f"ffn_{j}_intermediate",
                 activation=get_activation(self.activation),
-                kernel_initializer=initializer,
-                dtype=self.dtype_policy,
-                name=f"ffn_{j}_intermediate",
             )
             intermediate.build(input_shape)
-            output = keras.layers.Dense(
+            output = make_dense(
                 width,
-                kernel_initializer=initializer,
-                dtype=self.dtype_policy,
-                name=f"ffn_{j}_output",
+                self.initializer_range,
+                self.dtype_policy,
+                f"ffn_{j}_output",
             )
             output.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
             norm = make_normalization(

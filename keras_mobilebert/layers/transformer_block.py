@@ -6,6 +6,7 @@ from keras_mobilebert.layers.activations import get_activation
 from keras_mobilebert.layers.attention import MobileBertAttention
 from keras_mobilebert.layers.bottleneck import BottleneckInput
 from keras_mobilebert.layers.bottleneck import BottleneckOutput
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.layers.no_norm import make_normalization
 from keras_mobilebert.layers.stacked_ffn import StackedFFN
 
@@ -145,9 +146,6 @@ class MobileBertTransformerBlock(keras.layers.Layer):
     def build(self, inputs_shape, padding_mask_shape=None):
         input_shape = inputs_shape
         inner_shape = tuple(input_shape[:-1]) + (self.inner_dim,)
-        initializer = keras.initializers.TruncatedNormal(
-            stddev=self.initializer_range
-        )
         if self.use_bottleneck:
             self.bottleneck_input = BottleneckInput(
                 self.bottleneck_dim,
@@ -175,11 +173,11 @@ class MobileBertTransformerBlock(keras.layers.Layer):
             name="attention",
         )
         self.attention.build(query_shape, query_shape, value_shape)
-        self.attention_output_dense = keras.layers.Dense(
+        self.attention_output_dense = make_dense(
             self.inner_dim,
-            kernel_initializer=initializer,
-            dtype=self.dtype_policy,
-            name="attention_output_dense",
+            self.initializer_range,
+            self.dtype_policy,
+            "attention_output_dense",
         )
         self.attention_output_dense.build(inner_shape)
         hidden_dropout = 0.0 if self.use_bottleneck else self.dropout

@@ -3,6 +3,7 @@
 import keras
 from keras_hub.models import Backbone
 
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.layers.embedding import MobileBertEmbedding
 from keras_mobilebert.layers.transformer_block import MobileBertTransformerBlock
 from keras_mobilebert.models.mobilebert.builtin_presets import (
@@ -170,14 +171,12 @@ class MobileBertBackbone(BuiltinPresetMixin, Backbone):
             )
         self.pooled_dense = None
         if use_pooler:
-            self.pooled_dense = keras.layers.Dense(
+            self.pooled_dense = make_dense(
                 hidden_dim,
+                initializer_range,
+                dtype,
+                "pooled_dense",
                 activation="tanh",
-                kernel_initializer=keras.initializers.TruncatedNormal(
-                    stddev=initializer_range
-                ),
-                dtype=dtype,
-                name="pooled_dense",
             )
 
         # === Functional Model ===

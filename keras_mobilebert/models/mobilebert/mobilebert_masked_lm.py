@@ -3,6 +3,7 @@
 import keras
 from keras_hub.models import MaskedLM
 
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.models.mobilebert.builtin_tasks import BuiltinTaskMixin
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
@@ -99,13 +100,8 @@ class MobileBertPreTrainingModel(keras.Model):
     def __init__(self, backbone, **kwargs):
         self.backbone = backbone
         self.masked_lm_head = _masked_lm_head(backbone)
-        self.next_sentence_head = keras.layers.Dense(
-            2,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range
-            ),
-            dtype=backbone.dtype_policy,
-            name="nsp_head",
+        self.next_sentence_head = make_dense(
+            2, backbone.initializer_range, backbone.dtype_policy, "nsp_head"
         )
         inputs = _masked_lm_inputs(backbone)
         backbone_outputs = backbone(backbone.input)

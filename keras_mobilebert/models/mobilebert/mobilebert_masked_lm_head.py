@@ -4,6 +4,8 @@ import keras
 from keras import ops
 
 from keras_mobilebert.layers.activations import get_activation
+from keras_mobilebert.layers.dense import kernel_initializer
+from keras_mobilebert.layers.dense import make_dense
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
@@ -60,15 +62,12 @@ class MobileBertMaskedLMHead(keras.layers.Layer):
                 f"hidden_dim ({hidden_dim}) must be at least the embedding "
                 f"width ({embedding_dim})."
             )
-        initializer = keras.initializers.TruncatedNormal(
-            stddev=self.initializer_range
-        )
-        self.transform_dense = keras.layers.Dense(
+        self.transform_dense = make_dense(
             hidden_dim,
+            self.initializer_range,
+            self.dtype_policy,
+            "transform_dense",
             activation=get_activation(self.activation),
-            kernel_initializer=initializer,
-            dtype=self.dtype_policy,
-            name="transform_dense",
         )
         self.transform_dense.build((None, None, hidden_dim))
         self.transform_norm = keras.layers.LayerNormalization(
@@ -80,7 +79,7 @@ class MobileBertMaskedLMHead(keras.layers.Layer):
         self.extra_output_weights = self.add_weight(
             name="extra_output_weights",
             shape=(self.vocabulary_size, hidden_dim - embedding_dim),
-            initializer=initializer,
+            initializer=kernel_initializer(self.initializer_range),
         )
         self.output_bias = self.add_weight(
             name="output_bias",

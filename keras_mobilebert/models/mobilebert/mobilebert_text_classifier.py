@@ -3,6 +3,7 @@
 import keras
 from keras_hub.models import TextClassifier
 
+from keras_mobilebert.layers.dense import make_dense
 from keras_mobilebert.models.mobilebert.builtin_tasks import BuiltinTaskMixin
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
@@ -90,14 +91,12 @@ class MobileBertClassifier(BuiltinTaskMixin, TextClassifier):
         self.output_dropout = keras.layers.Dropout(
             dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
         )
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = make_dense(
             num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range
-            ),
+            backbone.initializer_range,
+            backbone.dtype_policy,
+            "logits",
             activation=activation,
-            dtype=backbone.dtype_policy,
-            name="logits",
         )
 
         # === Functional Model ===
