@@ -79,7 +79,8 @@ def attention(layer, query, key, value, padding_mask):
         if layer.attention_mask_mode == "fill":
             scores = scores * mask + (1.0 - mask) * -6.0
         else:
-            scores = scores + (1.0 - mask) * -1e9
+            # HF adds the most negative float32.
+            scores = scores + (1.0 - mask) * np.finfo(np.float32).min
     context = np.einsum("bnft,btnh->bfnh", softmax(scores), v)
     return context.reshape(context.shape[0], context.shape[1], n * h), scores
 
@@ -134,3 +135,19 @@ def assert_close_to_scale(actual, expected, rtol=1e-5, msg=""):
     scale = max(np.max(np.abs(expected)), 1e-30)
     error = np.max(np.abs(actual - expected)) / scale
     assert error <= rtol, f"{msg}: relative error {error:.3g} > {rtol:g}"
+
+
+def assert_scores_close(actual, expected, padding_mask, rtol=1e-5, msg=""):
+    """Compare attention logits: real keys to scale, masked keys exactly.
+
+    Masked logits are a huge constant in additive mode; comparing them
+    relative to the tensor's scale would hide every error in the real ones.
+    """
+    actual = np.asarray(actual, dtype="float64")
+    keys = np.broadcast_to(
+        padding_mask.astype(bool)[:, None, None, :], expected.shape
+    )
+    assert_close_to_scale(actual[keys], expected[keys], rtol, msg)
+    np.testing.assert_allclose(
+        actual[~keys], expected[~keys], rtol=1e-6, err_msg=msg
+    )

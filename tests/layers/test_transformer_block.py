@@ -89,8 +89,12 @@ class TransformerBlockTest(TestCase, parameterized.TestCase):
                 layer, data["inputs"], data["padding_mask"]
             )
             ref.assert_close_to_scale(out, expected, 1e-5, variant + mode)
-            ref.assert_close_to_scale(
-                scores, expected_scores, 1e-5, variant + mode
+            ref.assert_scores_close(
+                scores,
+                expected_scores,
+                data["padding_mask"],
+                1e-5,
+                variant + mode,
             )
 
     def test_teacher_attends_over_block_input(self):
