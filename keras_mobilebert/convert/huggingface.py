@@ -473,6 +473,35 @@ def is_hf_snapshot(path):
     return isinstance(data, dict) and data.get("model_type") == "mobilebert"
 
 
+def is_hf_mobilebert(preset):
+    """Whether `preset` is an HF MobileBERT snapshot dir or `hf://` handle.
+
+    A local directory is checked offline. For `hf://`, the repository's
+    `config.json` is fetched (KerasHub-format presets on the Hub have a
+    `config.json` naming a Keras class, not `"model_type": "mobilebert"`).
+    """
+    preset = str(preset)
+    if preset.startswith("hf://"):
+        try:
+            import huggingface_hub
+        except ImportError:
+            return False
+        repo = preset[len("hf://"):]
+        revision = None
+        if "@" in repo:
+            repo, revision = repo.split("@", 1)
+        try:
+            path = huggingface_hub.hf_hub_download(
+                repo, "config.json", revision=revision
+            )
+        except Exception as e:
+            raise ConversionError(
+                f"Could not fetch config.json of {preset}: {e}"
+            ) from e
+        return is_hf_snapshot(pathlib.Path(path).parent)
+    return pathlib.Path(preset).is_dir() and is_hf_snapshot(preset)
+
+
 def download_snapshot(handle, cache_dir=None):
     """Download the files of `hf://owner/name[@revision]` that we need.
 
@@ -1076,6 +1105,39 @@ def from_preset(cls, src, load_weights=True, **kwargs):
 
 
 # === Writing presets and HF snapshots ===
+
+
+def apply_preset_config(converted, config):
+    """Rebuild `converted.backbone` with a preset's config, same weights.
+
+    A built-in preset states every field (the QAT preset runs MobileBERT's
+    weights with ReLU6 and the -6 mask); the weights must fit it exactly.
+    """
+    from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
+        MobileBertBackbone,
+    )
+
+    current = converted.backbone.get_config()
+    if all(current.get(k) == v for k, v in config.items()):
+        return converted
+    backbone = MobileBertBackbone(**config)
+    old = {w.path: w for w in converted.backbone.weights}
+    new = {w.path: w for w in backbone.weights}
+    if sorted(old) != sorted(new):
+        raise ConversionError(
+            "The preset's config has other weights than the checkpoint: "
+            f"{sorted(set(old) ^ set(new))[:10]}"
+        )
+    for path, variable in new.items():
+        if tuple(variable.shape) != tuple(old[path].shape):
+            raise ConversionError(
+                f"{path}: checkpoint shape {tuple(old[path].shape)}, preset "
+                f"expects {tuple(variable.shape)}."
+            )
+        variable.assign(old[path])
+    converted.backbone = backbone
+    converted.pretraining_model = None
+    return converted
 
 
 def save_preset(converted, dst, progress=None):
