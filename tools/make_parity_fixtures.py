@@ -135,12 +135,15 @@ def vocabulary(size):
     return special + [f"tok{i}" for i in range(size - len(special))]
 
 
-def randomize(model, seed):
+def randomize(model, seed, gentle=False):
     """Give every parameter a seeded random value of a sensible scale.
 
     HF's initializer leaves NoNorm at the identity and biases at zero, which
     would hide a swapped gamma/beta or bias; random values everywhere do
-    not.
+    not. With `gentle` (the 24-layer full-size model, where 1/sqrt(fan_in)
+    weights without normalization grow activations to 1e15 and attention
+    logits to 1e28), HF's own std-0.02 matrices are kept and only the
+    vectors are perturbed.
     """
     import torch
 
@@ -149,10 +152,26 @@ def randomize(model, seed):
         for name, param in model.named_parameters():
             shape = param.shape
             noise = torch.randn(shape, generator=generator)
+            if gentle and param.dim() > 1:
+                continue
+            if gentle:
+                if name.endswith("LayerNorm.weight"):
+                    param.copy_(1.0 + 0.1 * noise)
+                else:
+                    param.copy_(0.02 * noise)
+                continue
             if name.endswith("LayerNorm.weight"):
                 param.copy_(1.0 + 0.2 * noise)
             elif param.dim() == 1:
                 param.copy_(0.1 * noise)
+            elif getattr(model.config, "normalization_type", "") == (
+                "layer_norm"
+            ):
+                # HF's std 0.02 matrices keep the LayerNorm inputs' variance
+                # small (~1e-3), where HF's 1e-5 epsilon sites differ from
+                # 1e-12 by far more than the test tolerance: the fixture
+                # then catches an epsilon mix-up.
+                param.copy_(0.02 * noise)
             elif "embeddings" in name:
                 param.copy_(0.5 * noise)
             else:
@@ -408,7 +427,7 @@ def gr_forward(v, config, ids, segments, mask):
 # === Writing ===
 
 
-def build_hf_model(config, seed):
+def build_hf_model(config, seed, gentle=False):
     import torch
     import transformers
 
@@ -417,7 +436,7 @@ def build_hf_model(config, seed):
         **config, attn_implementation="eager"
     )
     model = transformers.MobileBertForPreTraining(hf_config).eval()
-    randomize(model, seed)
+    randomize(model, seed, gentle)
     model.tie_weights()
     return model
 
@@ -559,9 +578,7 @@ def full_size(seed, length):
 
     config = dict(FULL_SIZE)
     t0 = time.time()
-    model = build_hf_model(config, seed)
-    # Full-size scale: HF's own initializer (std 0.02, NoNorm identity) plus
-    # random NoNorm and biases, as randomize() does for the small fixtures.
+    model = build_hf_model(config, seed, gentle=True)
     print(f"built HF model in {time.time() - t0:.1f} s")
     inputs = make_inputs(config, seed, batch=2, length=length, pad=length // 4)
     hf = run_hf(model, inputs["token_ids"], inputs["segment_ids"],

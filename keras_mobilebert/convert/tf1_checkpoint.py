@@ -166,7 +166,7 @@ def read_tf1_checkpoint(prefix):
                 skipped += 1
                 continue
             tensors[name] = reader.get_tensor(name)
-    except (tf.errors.OpError, ValueError) as e:
+    except (tf.errors.OpError, ValueError, IndexError) as e:
         raise ConversionError(
             f"{prefix} is not a readable TF checkpoint (missing, truncated or "
             f"corrupt?): {type(e).__name__}: {e}"

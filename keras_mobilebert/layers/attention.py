@@ -9,9 +9,11 @@ MASK_MODES = ("additive", "fill")
 # What a masked logit becomes in "fill" mode: GR's quantization-friendly
 # constant (e^-6 is about 0.0025, and the score range stays small for int8).
 FILL_VALUE = -6.0
-# Added to masked logits in "additive" mode (HF, TF Model Garden). Large
-# enough that exp() underflows to exactly zero in float32.
-ADDITIVE_MASK_VALUE = -1e9
+# Added to masked logits in "additive" mode (HF, TF Model Garden). HF adds
+# the most negative float32: a fixed -1e9 fails to mask once unmasked logits
+# exceed about 1e9, which MobileBERT's NoNorm activations (up to ~1e7 on the
+# released weights) can reach, and padded outputs then differ from HF's.
+ADDITIVE_MASK_VALUE = -3.4028234663852886e38
 
 
 def mask_attention_scores(scores, padding_mask, mask_mode):

@@ -186,3 +186,19 @@ def test_real_weights_are_not_available():
     )
     ratio = np.asarray(out)[0, :3, :3] / expected
     np.testing.assert_allclose(ratio, 1.0, rtol=1e-3)
+
+
+def test_additive_mask_masks_huge_logits():
+    # MobileBERT's NoNorm activations reach ~1e7 on the released weights,
+    # so attention logits can pass 1e9; HF's mask (most negative float32)
+    # still zeroes padded keys, and so must ours.
+    import keras
+
+    from keras_mobilebert.layers.attention import mask_attention_scores
+
+    scores = np.full((1, 1, 1, 3), 1e12, "float32")
+    scores[..., 2] = 3e12
+    masked = mask_attention_scores(scores, np.array([[1, 1, 0]]), "additive")
+    probs = np.asarray(keras.ops.softmax(masked, axis=-1))
+    np.testing.assert_array_equal(probs[..., 2], 0.0)
+    np.testing.assert_allclose(probs[..., :2], 0.5)
