@@ -12,6 +12,15 @@ Numerical parity with the PyTorch model is the contract: the backbone config
 mirrors HF's per-site LayerNorm epsilons (1e-5 for the embedding norm and
 each block's last FFN norm) and its additive attention mask, and classifier
 heads are built without keras_mobilebert's extra pooled LayerNorm.
+
+Padding (HF issues 7070, 9860): the trigram window of the last real token
+sees the `[PAD]` token's embedding as its right neighbour (a zero vector only
+past the end of the sequence), so real tokens' outputs depend on how much
+padding follows, in HF and here alike. The attention mask removes padded
+keys but not that embedding. Converted models reproduce HF's numbers for the
+same padded input (HF's additive mask, the most negative float32); a TF1
+conversion defaults to GR's -6 fill, which gives GR's numbers instead. For
+results independent of padding, run unpadded (or bucketed) batches.
 """
 
 import json
