@@ -159,12 +159,43 @@ def backbone_config_from_hf(hf_config):
         "max_position_embeddings",
         "type_vocab_size",
     ):
-        if not isinstance(c[field], int) or c[field] < 1:
+        if (
+            isinstance(c[field], bool)
+            or not isinstance(c[field], int)
+            or c[field] < 1
+        ):
             raise ConversionError(
                 f"config.json field {field} must be a positive integer; "
                 f"received {c[field]!r}."
             )
-    use_bottleneck = bool(c["use_bottleneck"])
+    for field in (
+        "trigram_input",
+        "use_bottleneck",
+        "use_bottleneck_attention",
+        "key_query_shared_bottleneck",
+        "classifier_activation",
+    ):
+        if not isinstance(c[field], bool):
+            raise ConversionError(
+                f"config.json field {field} must be true or false; received "
+                f"{c[field]!r}."
+            )
+    for field in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        value = c[field]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            not 0 <= value < 1
+        ):
+            raise ConversionError(
+                f"config.json field {field} must be a number in [0, 1); "
+                f"received {value!r}."
+            )
+    eps = c["layer_norm_eps"]
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
+        raise ConversionError(
+            f"config.json field layer_norm_eps must be a positive number; "
+            f"received {eps!r}."
+        )
+    use_bottleneck = c["use_bottleneck"]
     inner = c["intra_bottleneck_size"] if use_bottleneck else c["hidden_size"]
     if inner % c["num_attention_heads"]:
         raise ConversionError(
@@ -322,11 +353,64 @@ def read_safetensors(path):
 
     try:
         return dict(load_file(str(path)))
+    except TypeError:
+        # numpy has no bfloat16; the file is valid, read it ourselves.
+        return _read_safetensors_widening(path)
     except (SafetensorError, OSError, ValueError) as e:
         raise ConversionError(
             f"{path} is not a readable safetensors file (truncated or "
             f"corrupt?): {e}"
         ) from e
+
+
+_SAFETENSORS_DTYPES = {
+    "F64": np.float64,
+    "F32": np.float32,
+    "F16": np.float16,
+    "I64": np.int64,
+    "I32": np.int32,
+    "I16": np.int16,
+    "I8": np.int8,
+    "U8": np.uint8,
+    "BOOL": np.bool_,
+}
+
+
+def _read_safetensors_widening(path):
+    """Read a safetensors file holding bfloat16 tensors, as float32.
+
+    bfloat16 is the top half of a float32, so widening is exact.
+    """
+    data = pathlib.Path(path).read_bytes()
+    try:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size])
+    except ValueError as e:
+        raise ConversionError(f"{path}: unreadable safetensors header: {e}")
+    body = data[8 + size:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        if end > len(body):
+            raise ConversionError(
+                f"{path} is truncated: {name} ends at byte {end} of a "
+                f"{len(body)}-byte body."
+            )
+        raw = body[start:end]
+        shape = tuple(info["shape"])
+        if info["dtype"] == "BF16":
+            bits = np.frombuffer(raw, "<u2").astype(np.uint32) << 16
+            value = bits.view(np.float32)
+        elif info["dtype"] in _SAFETENSORS_DTYPES:
+            value = np.frombuffer(raw, _SAFETENSORS_DTYPES[info["dtype"]])
+        else:
+            raise ConversionError(
+                f"{path}: tensor {name} has unsupported dtype {info['dtype']}."
+            )
+        tensors[name] = value.reshape(shape)
+    return tensors
 
 
 def _read_sharded_safetensors(index_path):
@@ -381,22 +465,31 @@ def read_tf_h5(path):
     tensors = {}
     try:
         with h5py.File(path, "r") as f:
-            names = []
+            pairs = []
+            layer_names = f.attrs.get("layer_names")
+            if layer_names is not None:
+                # Keras h5 weights: each layer group lists its weights'
+                # full names ("<model>/<scope>/.../kernel:0").
+                for layer in layer_names:
+                    layer = layer.decode() if isinstance(layer, bytes) else layer
+                    group = f[layer]
+                    for weight in group.attrs.get("weight_names", []):
+                        if isinstance(weight, bytes):
+                            weight = weight.decode()
+                        pairs.append((weight, group[weight]))
+            else:
+                def visit(name, obj):
+                    if isinstance(obj, h5py.Dataset):
+                        parts = name.split("/")
+                        weight = "/".join(parts[1:]) if len(parts) > 2 else name
+                        pairs.append((weight, obj))
 
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset):
-                    names.append(name)
-
-            f.visititems(visit)
-            for h5_name in names:
-                # The dataset path repeats the layer group first:
-                # "<layer>/<model>/<layer>/.../kernel:0".
-                parts = h5_name.split("/")
-                weight_name = "/".join(parts[1:]) if len(parts) > 2 else h5_name
-                name, transpose = _tf_name_to_hf(weight_name)
-                value = np.asarray(f[h5_name])
+                f.visititems(visit)
+            for weight, dataset in pairs:
+                name, transpose = _tf_name_to_hf(weight)
+                value = np.asarray(dataset)
                 tensors[name] = value.T if transpose else value
-    except OSError as e:
+    except (OSError, KeyError) as e:
         raise ConversionError(
             f"{path} is not a readable HDF5 file (truncated or corrupt?): {e}"
         ) from e
@@ -737,6 +830,29 @@ def _known_unused(tensors, config, backbone_config):
     return ignored | set(unused)
 
 
+# HF classes built with `add_pooling_layer=False`: their checkpoints have no
+# pooler even when `classifier_activation` is on.
+_NO_POOLER_ARCHITECTURES = {
+    "MobileBertForMaskedLM",
+    "MobileBertForQuestionAnswering",
+    "MobileBertForTokenClassification",
+}
+
+
+def _optional_pooler(config):
+    """Pooler weights that may be absent, as HF itself allows.
+
+    A checkpoint saved from a class without a pooler, with
+    `classifier_activation` on, gets a freshly initialized pooler in HF
+    (`from_pretrained` warns); so it does here, with a warning. Any other
+    checkpoint must have its pooler.
+    """
+    architectures = set(_architectures(config))
+    if architectures and architectures <= _NO_POOLER_ARCHITECTURES:
+        return {"mobilebert.pooler.dense.weight", "mobilebert.pooler.dense.bias"}
+    return set()
+
+
 def _num_labels(config):
     id2label = config.get("id2label")
     if isinstance(id2label, dict) and id2label:
@@ -769,6 +885,7 @@ def assemble(
     num_labels=2,
     dtype=None,
     progress=None,
+    optional=(),
 ):
     """Build a backbone and the heads `tensors` has, and load every weight.
 
@@ -785,6 +902,7 @@ def assemble(
         num_labels: classes of a sequence-classification head, if any.
         dtype: optional dtype policy.
         progress: optional callable taking a message.
+        optional: names that may be missing (see `check_and_assign`).
 
     Returns:
         A `ConvertedModel` without tokenizer fields.
@@ -848,7 +966,7 @@ def assemble(
         entries += question_answering_head_entries(qa_dense)
 
     say(f"Checking and assigning {len(entries)} weights")
-    check_and_assign(entries, tensors, source, scheme, ignored)
+    check_and_assign(entries, tensors, source, scheme, ignored, optional)
 
     converted = ConvertedModel()
     converted.backbone = backbone
@@ -903,6 +1021,7 @@ def convert_snapshot(src, dtype=None, progress=None):
         num_labels=_num_labels(config),
         dtype=dtype,
         progress=say,
+        optional=_optional_pooler(config),
     )
     id2label = config.get("id2label")
     if isinstance(id2label, dict) and id2label:
@@ -1079,14 +1198,22 @@ def from_preset(cls, src, load_weights=True, **kwargs):
         MobileBertTokenizer,
     )
 
+    from keras_hub.models import Preprocessor
+
     kwargs.pop("load_task_weights", None)
-    if issubclass(cls, MobileBertTokenizer):
+    if issubclass(cls, (MobileBertTokenizer, Preprocessor)):
         snapshot = resolve_snapshot(src)
         vocabulary, lowercase = read_vocabulary(snapshot)
         if vocabulary is None:
             raise ConversionError(f"{src} has no vocab.txt or tokenizer.json.")
-        kwargs.setdefault("lowercase", lowercase)
-        return cls(vocabulary=vocabulary, **kwargs)
+        if issubclass(cls, MobileBertTokenizer):
+            kwargs.setdefault("lowercase", lowercase)
+            return cls(vocabulary=vocabulary, **kwargs)
+        tokenizer = MobileBertTokenizer(
+            vocabulary=vocabulary, lowercase=lowercase
+        )
+        kwargs.pop("config_file", None)
+        return cls(tokenizer=tokenizer, **kwargs)
     if not load_weights:
         snapshot = resolve_snapshot(src)
         config = backbone_config_from_hf(_read_config(snapshot))

@@ -322,7 +322,9 @@ def _listing(names):
     return text
 
 
-def check_and_assign(entries, tensors, source, scheme, ignored=(), dry_run=False):
+def check_and_assign(
+    entries, tensors, source, scheme, ignored=(), optional=(), dry_run=False
+):
     """Check a set of named tensors against `entries`, then assign them.
 
     Every problem is collected before anything is assigned, and reported in
@@ -336,6 +338,8 @@ def check_and_assign(entries, tensors, source, scheme, ignored=(), dry_run=False
         scheme: `"hf"` or `"gr"`: which names and layouts of the entries to
             use.
         ignored: names that may be present without an entry.
+        optional: entry names that may be absent; their variables keep
+            their initial values (a warning names them).
         dry_run: bool. Check only.
 
     Example:
@@ -350,7 +354,20 @@ def check_and_assign(entries, tensors, source, scheme, ignored=(), dry_run=False
             expected[entry.hf_name] = (entry, entry.hf_transpose)
         else:
             expected[entry.gr_name] = (entry, entry.gr_transpose)
-    missing = [name for name in expected if name not in tensors]
+    missing = [
+        name
+        for name in expected
+        if name not in tensors and name not in optional
+    ]
+    absent_optional = [
+        name for name in expected if name not in tensors and name in optional
+    ]
+    if absent_optional:
+        logger.warning(
+            "%s has no %s; these stay randomly initialized.",
+            source,
+            ", ".join(sorted(absent_optional)),
+        )
     unexpected = [
         name for name in tensors if name not in expected and name not in ignored
     ]

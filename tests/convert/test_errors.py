@@ -319,3 +319,85 @@ def test_truncated_tf_model_h5(snapshot):
     (snapshot / "tf_model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 20)
     with pytest.raises(ConversionError, match="tf_model.h5"):
         huggingface.convert_snapshot(snapshot)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("use_bottleneck", "false"),
+        ("trigram_input", 1),
+        ("hidden_size", "32"),
+        ("num_hidden_layers", True),
+        ("hidden_dropout_prob", 1.5),
+        ("layer_norm_eps", -1.0),
+    ],
+)
+def test_config_types_are_checked(snapshot, field, value):
+    _edit_config(snapshot, **{field: value})
+    with pytest.raises(ConversionError, match=field):
+        huggingface.convert_snapshot(snapshot)
+
+
+def test_pooler_may_be_absent_only_where_hf_builds_none(snapshot):
+    _edit_config(
+        snapshot,
+        classifier_activation=True,
+        architectures=["MobileBertForPreTraining"],
+    )
+    with pytest.raises(ConversionError, match="missing weights: .*pooler"):
+        huggingface.convert_snapshot(snapshot)
+
+    def drop_nsp(tensors):
+        tensors.pop("cls.seq_relationship.weight")
+        tensors.pop("cls.seq_relationship.bias")
+
+    _edit_tensors(snapshot, drop_nsp)
+    _edit_config(snapshot, architectures=["MobileBertForMaskedLM"])
+    converted = huggingface.convert_snapshot(snapshot)
+    assert converted.backbone.use_pooler
+    assert converted.heads == {"mlm"}
+
+
+def test_bfloat16_safetensors_without_torch(tmp_path):
+    values = np.array([[1.5, -2.25], [0.09375, 3.0e5]], np.float32)
+    bits = (values.view(np.uint32) >> 16).astype("<u2").tobytes()
+    header = json.dumps(
+        {"w": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [0, 8]}}
+    ).encode()
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header + bits)
+    tensors = huggingface.read_safetensors(path)
+    expected = (values.view(np.uint32) & 0xFFFF0000).view(np.float32)
+    np.testing.assert_array_equal(tensors["w"], expected)
+    path.write_bytes(len(header).to_bytes(8, "little") + header + bits[:5])
+    with pytest.raises(ConversionError, match="truncated"):
+        huggingface.read_safetensors(path)
+
+
+def test_keras_h5_with_layer_name_attributes(tmp_path):
+    import h5py
+
+    tensors = load_file(str(SNAPSHOT / "model.safetensors"))
+    name = "mobilebert.encoder.layer.1.ffn.0.intermediate.dense.weight"
+    weight = (
+        "tf_mobile_bert_for_pre_training/mobilebert/encoder/layer_._1/"
+        "ffn.0/intermediate/dense/kernel:0"
+    )
+    nsp = "tf_mobile_bert_for_pre_training/seq_relationship___cls/seq_relationship/kernel:0"
+    with h5py.File(tmp_path / "tf_model.h5", "w") as f:
+        f.attrs["layer_names"] = [b"mobilebert", b"seq_relationship___cls"]
+        group = f.create_group("mobilebert")
+        group.attrs["weight_names"] = [weight.encode()]
+        group.create_dataset(weight, data=tensors[name].T)
+        group = f.create_group("seq_relationship___cls")
+        group.attrs["weight_names"] = [nsp.encode()]
+        group.create_dataset(
+            nsp, data=tensors["cls.seq_relationship.weight"].T
+        )
+    read = huggingface.read_tf_h5(tmp_path / "tf_model.h5")
+    assert sorted(read) == sorted([name, "cls.seq_relationship.weight"])
+    np.testing.assert_array_equal(read[name], tensors[name])
+    np.testing.assert_array_equal(
+        read["cls.seq_relationship.weight"],
+        tensors["cls.seq_relationship.weight"],
+    )

@@ -355,3 +355,15 @@ def test_export_loads_in_transformers(tmp_path):
     np.testing.assert_allclose(
         logits, np.asarray(classifier(x)), atol=1e-5 * np.abs(logits).max()
     )
+
+
+def test_preprocessors_from_local_snapshot():
+    preprocessor = keras_mobilebert.MobileBertTextClassifierPreprocessor.from_preset(  # noqa: E501
+        str(SNAPSHOT), sequence_length=8
+    )
+    x = preprocessor(["tok1 tok2"])
+    assert np.asarray(x["token_ids"]).tolist()[0][:4] == [2, 6, 7, 3]
+    masked = keras_mobilebert.MobileBertMaskedLMPreprocessor.from_preset(
+        str(SNAPSHOT)
+    )
+    assert masked.tokenizer.vocabulary_size() == 40
