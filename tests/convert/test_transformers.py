@@ -176,3 +176,49 @@ def test_teacher_style_layer_norm_model_per_layer(tmp_path):
     assert len(hidden) == len(out.hidden_states)
     for ours, theirs in zip(hidden, out.hidden_states):
         _close(ours, theirs.numpy())
+
+
+@pytest.mark.large
+def test_full_size_mobilebert_per_layer(tmp_path):
+    # google/mobilebert-uncased's configuration with random weights (HF's
+    # std-0.02 initializer, NoNorm and biases perturbed), end to end through
+    # the converter; the same check as tools/make_parity_fixtures.py
+    # --full-size, which also reports the figures.
+    config = transformers.MobileBertConfig(
+        classifier_activation=False, attn_implementation="eager"
+    )
+    model = transformers.MobileBertForPreTraining(config).eval()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.dim() == 1:
+                noise = torch.randn(param.shape, generator=generator)
+                base = 1.0 if name.endswith("LayerNorm.weight") else 0.0
+                param.copy_(base + 0.1 * noise)
+    model.tie_weights()
+    model.save_pretrained(str(tmp_path))
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 30000, size=(2, 64))
+    mask = np.ones_like(ids)
+    ids[1, 48:] = 0
+    mask[1, 48:] = 0
+    segments = np.zeros_like(ids)
+    with torch.no_grad():
+        out = model(
+            **_torch(ids, segments, mask),
+            output_hidden_states=True,
+        )
+    converted = huggingface.convert_snapshot(tmp_path)
+    assert converted.backbone.count_params() == 24581888
+    x = _keras(ids, segments, mask)
+    hidden = converted.backbone.intermediates_model()(x)["hidden_states"]
+    assert len(hidden) == 25
+    for ours, theirs in zip(hidden, out.hidden_states):
+        _close(ours, theirs.numpy())
+    positions = np.tile(np.arange(64), (2, 1)).astype("int32")
+    logits = converted.pretraining_model({**x, "mask_positions": positions})
+    np.testing.assert_allclose(
+        np.asarray(logits["mlm_logits"]),
+        out.prediction_logits.numpy(),
+        atol=1e-4,
+    )
