@@ -185,16 +185,16 @@ def make_inputs(config, seed, batch=2, length=9, pad=3):
     ids[:, 0] = 2  # [CLS]
     ids[:, -1] = 3  # [SEP]
     segments = np.zeros((batch, length), "int64")
-    segments[:, length // 2:] = 1
+    segments[:, length // 2 :] = 1
     mask = np.ones((batch, length), "int64")
     padded_ids = ids.copy()
     padded_mask = mask.copy()
     padded_segments = segments.copy()
     # Second row: the last `pad` positions are [PAD] (id 0) and masked.
     padded_ids[1, length - pad - 1] = 3
-    padded_ids[1, length - pad:] = 0
-    padded_mask[1, length - pad:] = 0
-    padded_segments[1, length - pad:] = 0
+    padded_ids[1, length - pad :] = 0
+    padded_mask[1, length - pad :] = 0
+    padded_segments[1, length - pad :] = 0
     return {
         "token_ids": ids,
         "segment_ids": segments,
@@ -248,15 +248,19 @@ def gr_config(hf_config):
 
 def hf_to_gr(state, config):
     """HF PyTorch state dict -> GR TF1 variables (REFERENCE.md section 3)."""
-    norm = "FakeLayerNorm" if config["normalization_type"] == "no_norm" else (
-        "LayerNorm"
+    norm = (
+        "FakeLayerNorm"
+        if config["normalization_type"] == "no_norm"
+        else ("LayerNorm")
     )
     last = config["num_feedforward_networks"] - 1
     out = {}
     for name, value in state.items():
         value = value.detach().numpy().astype(np.float32)
-        if name in ("cls.predictions.decoder.weight",
-                    "cls.predictions.decoder.bias"):
+        if name in (
+            "cls.predictions.decoder.weight",
+            "cls.predictions.decoder.bias",
+        ):
             continue  # tied copies
         if name == "cls.predictions.dense.weight":
             out["cls/predictions/extra_output_weights"] = value.T
@@ -287,9 +291,7 @@ def hf_to_gr(state, config):
                 i += 2
                 continue
             if p == "LayerNorm":
-                gr.append(
-                    "LayerNorm" if parts[0] == "cls" else norm
-                )
+                gr.append("LayerNorm" if parts[0] == "cls" else norm)
                 i += 1
                 continue
             gr.append(p)
@@ -367,15 +369,14 @@ def gr_forward(v, config, ids, segments, mask):
     for i in range(config["num_hidden_layers"]):
         s = f"bert/encoder/layer_{i}"
         prev = x
-        layer_input = norm(dense(prev, f"{s}/bottleneck/input/dense"),
-                           f"{s}/bottleneck/input")
+        layer_input = norm(
+            dense(prev, f"{s}/bottleneck/input/dense"), f"{s}/bottleneck/input"
+        )
         q_in = k_in = v_in = prev  # teacher: neither sharing nor bn attention
         b, t, _ = prev.shape
 
-        def proj(z, name):
-            return dense(z, f"{s}/attention/self/{name}").reshape(
-                b, t, heads, head
-            )
+        def proj(z, name, scope=s, shape=(b, t, heads, head)):
+            return dense(z, f"{scope}/attention/self/{name}").reshape(shape)
 
         q, k, val = proj(q_in, "query"), proj(k_in, "key"), proj(v_in, "value")
         scores = np.einsum("bfnh,btnh->bnft", q, k) / np.sqrt(head)
@@ -385,18 +386,23 @@ def gr_forward(v, config, ids, segments, mask):
         probs = probs / probs.sum(-1, keepdims=True)
         probs_all.append(probs)
         ctx = np.einsum("bnft,btnh->bfnh", probs, val).reshape(b, t, inner)
-        a = norm(dense(ctx, f"{s}/attention/output/dense") + layer_input,
-                 f"{s}/attention/output")
+        a = norm(
+            dense(ctx, f"{s}/attention/output/dense") + layer_input,
+            f"{s}/attention/output",
+        )
         h = a
         for j in range(config["num_feedforward_networks"] - 1):
             f = f"{s}/ffn_layer_{j}"
-            y = dense(act(dense(h, f"{f}/intermediate/dense")),
-                      f"{f}/output/dense")
+            y = dense(
+                act(dense(h, f"{f}/intermediate/dense")), f"{f}/output/dense"
+            )
             h = norm(y + h, f"{f}/output")
         y = dense(act(dense(h, f"{s}/intermediate/dense")), f"{s}/output/dense")
         h = norm(y + h, f"{s}/output")
-        x = norm(dense(h, f"{s}/output/bottleneck/dense") + prev,
-                 f"{s}/output/bottleneck")
+        x = norm(
+            dense(h, f"{s}/output/bottleneck/dense") + prev,
+            f"{s}/output/bottleneck",
+        )
         hidden.append(x)
     pooled = x[:, 0]
     if config["classifier_activation"]:
@@ -405,17 +411,22 @@ def gr_forward(v, config, ids, segments, mask):
     mean = t.mean(-1, keepdims=True)
     var = ((t - mean) ** 2).mean(-1, keepdims=True)
     t = (t - mean) / np.sqrt(var + 1e-12)
-    t = t * v["cls/predictions/transform/LayerNorm/gamma"] + v[
-        "cls/predictions/transform/LayerNorm/beta"
-    ]
+    t = (
+        t * v["cls/predictions/transform/LayerNorm/gamma"]
+        + v["cls/predictions/transform/LayerNorm/beta"]
+    )
     table = np.concatenate(
-        [v["bert/embeddings/word_embeddings"],
-         v["cls/predictions/extra_output_weights"]], 1
+        [
+            v["bert/embeddings/word_embeddings"],
+            v["cls/predictions/extra_output_weights"],
+        ],
+        1,
     )
     mlm = t @ table.T + v["cls/predictions/output_bias"]
-    nsp = pooled @ v["cls/seq_relationship/output_weights"].T + v[
-        "cls/seq_relationship/output_bias"
-    ]
+    nsp = (
+        pooled @ v["cls/seq_relationship/output_weights"].T
+        + v["cls/seq_relationship/output_bias"]
+    )
     result = {"mlm_logits": mlm, "nsp_logits": nsp}
     for i, h in enumerate(hidden):
         result[f"hidden_{i}"] = h
@@ -452,8 +463,10 @@ def write_snapshot(model, config, directory, vocab):
     (directory / "config.json").write_text(json.dumps(saved, indent=2) + "\n")
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
     (directory / "tokenizer_config.json").write_text(
-        json.dumps({"do_lower_case": True,
-                    "tokenizer_class": "MobileBertTokenizer"}) + "\n"
+        json.dumps(
+            {"do_lower_case": True, "tokenizer_class": "MobileBertTokenizer"}
+        )
+        + "\n"
     )
 
 
@@ -477,11 +490,18 @@ def make_variant(name, config, seed):
     write_tf1(variables, gr_config(config), out / "tf1", vocab)
     inputs = make_inputs(config, seed)
     arrays = dict(inputs)
-    unpadded = run_hf(model, inputs["token_ids"], inputs["segment_ids"],
-                      inputs["padding_mask"])
-    padded = run_hf(model, inputs["padded_token_ids"],
-                    inputs["padded_segment_ids"],
-                    inputs["padded_padding_mask"])
+    unpadded = run_hf(
+        model,
+        inputs["token_ids"],
+        inputs["segment_ids"],
+        inputs["padding_mask"],
+    )
+    padded = run_hf(
+        model,
+        inputs["padded_token_ids"],
+        inputs["padded_segment_ids"],
+        inputs["padded_padding_mask"],
+    )
     arrays.update(unpadded)
     arrays.update({f"padded_{k}": v for k, v in padded.items()})
     np.savez_compressed(out / "io.npz", **arrays)
@@ -493,8 +513,11 @@ def make_ib_bert(seed):
     rng = np.random.default_rng(seed)
     # Build the variables from GR's shapes directly (HF cannot build them).
     h, inner = config["hidden_size"], config["intra_bottleneck_size"]
-    e, inter, vsize = (config["embedding_size"], config["intermediate_size"],
-                       config["vocab_size"])
+    e, inter, vsize = (
+        config["embedding_size"],
+        config["intermediate_size"],
+        config["vocab_size"],
+    )
 
     def w(*shape, scale=None):
         scale = scale if scale is not None else 1 / np.sqrt(shape[0])
@@ -504,8 +527,10 @@ def make_ib_bert(seed):
         return (0.1 * rng.standard_normal(n)).astype(np.float32)
 
     def ln(prefix, n):
-        return {f"{prefix}/LayerNorm/gamma": 1.0 + 2.0 * b(n),
-                f"{prefix}/LayerNorm/beta": b(n)}
+        return {
+            f"{prefix}/LayerNorm/gamma": 1.0 + 2.0 * b(n),
+            f"{prefix}/LayerNorm/beta": b(n),
+        }
 
     v = {
         "bert/embeddings/word_embeddings": w(vsize, e, scale=0.5),
@@ -513,45 +538,50 @@ def make_ib_bert(seed):
         "bert/embeddings/embedding_transformation/bias": b(h),
         "bert/embeddings/token_type_embeddings": w(2, h, scale=0.5),
         "bert/embeddings/position_embeddings": w(
-            config["max_position_embeddings"], h, scale=0.5),
+            config["max_position_embeddings"], h, scale=0.5
+        ),
         **ln("bert/embeddings", h),
     }
     for i in range(config["num_hidden_layers"]):
         s = f"bert/encoder/layer_{i}"
-        v.update({
-            f"{s}/bottleneck/input/dense/kernel": w(h, inner),
-            f"{s}/bottleneck/input/dense/bias": b(inner),
-            **ln(f"{s}/bottleneck/input", inner),
-            f"{s}/attention/output/dense/kernel": w(inner, inner),
-            f"{s}/attention/output/dense/bias": b(inner),
-            **ln(f"{s}/attention/output", inner),
-            f"{s}/intermediate/dense/kernel": w(inner, inter),
-            f"{s}/intermediate/dense/bias": b(inter),
-            f"{s}/output/dense/kernel": w(inter, inner),
-            f"{s}/output/dense/bias": b(inner),
-            **ln(f"{s}/output", inner),
-            f"{s}/output/bottleneck/dense/kernel": w(inner, h),
-            f"{s}/output/bottleneck/dense/bias": b(h),
-            **ln(f"{s}/output/bottleneck", h),
-        })
+        v.update(
+            {
+                f"{s}/bottleneck/input/dense/kernel": w(h, inner),
+                f"{s}/bottleneck/input/dense/bias": b(inner),
+                **ln(f"{s}/bottleneck/input", inner),
+                f"{s}/attention/output/dense/kernel": w(inner, inner),
+                f"{s}/attention/output/dense/bias": b(inner),
+                **ln(f"{s}/attention/output", inner),
+                f"{s}/intermediate/dense/kernel": w(inner, inter),
+                f"{s}/intermediate/dense/bias": b(inter),
+                f"{s}/output/dense/kernel": w(inter, inner),
+                f"{s}/output/dense/bias": b(inner),
+                **ln(f"{s}/output", inner),
+                f"{s}/output/bottleneck/dense/kernel": w(inner, h),
+                f"{s}/output/bottleneck/dense/bias": b(h),
+                **ln(f"{s}/output/bottleneck", h),
+            }
+        )
         for p in ("query", "key", "value"):
             v[f"{s}/attention/self/{p}/kernel"] = w(h, inner)
             v[f"{s}/attention/self/{p}/bias"] = b(inner)
         # Optimizer slots and the step counter, which the converter skips.
         v[f"{s}/intermediate/dense/kernel/adam_m"] = w(inner, inter)
         v[f"{s}/intermediate/dense/kernel/adam_v"] = w(inner, inter)
-    v.update({
-        "bert/pooler/dense/kernel": w(h, h),
-        "bert/pooler/dense/bias": b(h),
-        "cls/predictions/transform/dense/kernel": w(h, h),
-        "cls/predictions/transform/dense/bias": b(h),
-        **ln("cls/predictions/transform", h),
-        "cls/predictions/extra_output_weights": w(vsize, h - e, scale=0.5),
-        "cls/predictions/output_bias": b(vsize),
-        "cls/seq_relationship/output_weights": w(2, h),
-        "cls/seq_relationship/output_bias": b(2),
-        "global_step": np.array(1000, np.int64),
-    })
+    v.update(
+        {
+            "bert/pooler/dense/kernel": w(h, h),
+            "bert/pooler/dense/bias": b(h),
+            "cls/predictions/transform/dense/kernel": w(h, h),
+            "cls/predictions/transform/dense/bias": b(h),
+            **ln("cls/predictions/transform", h),
+            "cls/predictions/extra_output_weights": w(vsize, h - e, scale=0.5),
+            "cls/predictions/output_bias": b(vsize),
+            "cls/seq_relationship/output_weights": w(2, h),
+            "cls/seq_relationship/output_bias": b(2),
+            "global_step": np.array(1000, np.int64),
+        }
+    )
     vocab = vocabulary(vsize)
     out = FIXTURES / "ib_bert"
     if out.exists():
@@ -559,12 +589,25 @@ def make_ib_bert(seed):
     write_tf1(v, config, out / "tf1", vocab)
     inputs = make_inputs(config, seed)
     arrays = dict(inputs)
-    weights = {k: x for k, x in v.items() if not k.endswith(("adam_m", "adam_v"))}
-    arrays.update(gr_forward(weights, config, inputs["token_ids"],
-                             inputs["segment_ids"], inputs["padding_mask"]))
-    padded = gr_forward(weights, config, inputs["padded_token_ids"],
-                        inputs["padded_segment_ids"],
-                        inputs["padded_padding_mask"])
+    weights = {
+        k: x for k, x in v.items() if not k.endswith(("adam_m", "adam_v"))
+    }
+    arrays.update(
+        gr_forward(
+            weights,
+            config,
+            inputs["token_ids"],
+            inputs["segment_ids"],
+            inputs["padding_mask"],
+        )
+    )
+    padded = gr_forward(
+        weights,
+        config,
+        inputs["padded_token_ids"],
+        inputs["padded_segment_ids"],
+        inputs["padded_padding_mask"],
+    )
     arrays.update({f"padded_{k}": x for k, x in padded.items()})
     np.savez_compressed(out / "io.npz", **arrays)
     print(f"ib_bert: wrote {out}")
@@ -586,23 +629,33 @@ def full_size(seed, length, stress=False):
     model = build_hf_model(config, seed, gentle=not stress)
     print(f"built HF model in {time.time() - t0:.1f} s")
     inputs = make_inputs(config, seed, batch=2, length=length, pad=length // 4)
-    hf = run_hf(model, inputs["token_ids"], inputs["segment_ids"],
-                inputs["padding_mask"])
-    hf_padded = run_hf(model, inputs["padded_token_ids"],
-                       inputs["padded_segment_ids"],
-                       inputs["padded_padding_mask"])
+    hf = run_hf(
+        model,
+        inputs["token_ids"],
+        inputs["segment_ids"],
+        inputs["padding_mask"],
+    )
+    hf_padded = run_hf(
+        model,
+        inputs["padded_token_ids"],
+        inputs["padded_segment_ids"],
+        inputs["padded_padding_mask"],
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        write_snapshot(model, config, tmp / "hf",
-                       vocabulary(config["vocab_size"]))
+        write_snapshot(
+            model, config, tmp / "hf", vocabulary(config["vocab_size"])
+        )
         t0 = time.time()
         converted = convert_snapshot(tmp / "hf")
         convert_s = time.time() - t0
         t0 = time.time()
         save_preset(converted, tmp / "preset")
         save_s = time.time() - t0
-        print(f"conversion (read + build + check + assign): {convert_s:.1f} s;"
-              f" saving the preset: {save_s:.1f} s")
+        print(
+            f"conversion (read + build + check + assign): {convert_s:.1f} s;"
+            f" saving the preset: {save_s:.1f} s"
+        )
         figures = compare(converted.pretraining_model, inputs, hf, hf_padded)
     for key, value in figures.items():
         print(f"{key}: {value:.3g}")
@@ -629,8 +682,9 @@ def compare(pretraining_model, inputs, hf, hf_padded):
                 h, r = h[m], r[m]
             worst = max(worst, float(np.abs(h - r).max() / np.abs(r).max()))
         figures[f"{tag}max relative error over hidden states"] = worst
-        positions = np.tile(np.arange(x["token_ids"].shape[1]),
-                            (x["token_ids"].shape[0], 1)).astype("int32")
+        positions = np.tile(
+            np.arange(x["token_ids"].shape[1]), (x["token_ids"].shape[0], 1)
+        ).astype("int32")
         logits = np.asarray(
             pretraining_model({**x, "mask_positions": positions})["mlm_logits"]
         )

@@ -182,8 +182,10 @@ def backbone_config_from_hf(hf_config):
             )
     for field in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
         value = c[field]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            not 0 <= value < 1
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (not 0 <= value < 1)
         ):
             raise ConversionError(
                 f"config.json field {field} must be a number in [0, 1); "
@@ -384,10 +386,12 @@ def _read_safetensors_widening(path):
     data = pathlib.Path(path).read_bytes()
     try:
         size = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + size])
+        header = json.loads(data[8 : 8 + size])
     except ValueError as e:
-        raise ConversionError(f"{path}: unreadable safetensors header: {e}")
-    body = data[8 + size:]
+        raise ConversionError(
+            f"{path}: unreadable safetensors header: {e}"
+        ) from e
+    body = data[8 + size :]
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -471,13 +475,16 @@ def read_tf_h5(path):
                 # Keras h5 weights: each layer group lists its weights'
                 # full names ("<model>/<scope>/.../kernel:0").
                 for layer in layer_names:
-                    layer = layer.decode() if isinstance(layer, bytes) else layer
+                    layer = (
+                        layer.decode() if isinstance(layer, bytes) else layer
+                    )
                     group = f[layer]
                     for weight in group.attrs.get("weight_names", []):
                         if isinstance(weight, bytes):
                             weight = weight.decode()
                         pairs.append((weight, group[weight]))
             else:
+
                 def visit(name, obj):
                     if isinstance(obj, h5py.Dataset):
                         parts = name.split("/")
@@ -588,7 +595,7 @@ def is_hf_mobilebert(preset):
             import huggingface_hub
         except ImportError:
             return False
-        repo = preset[len("hf://"):]
+        repo = preset[len("hf://") :]
         revision = None
         if "@" in repo:
             repo, revision = repo.split("@", 1)
@@ -627,7 +634,7 @@ def download_snapshot(handle, cache_dir=None):
             "huggingface_hub (or keras-mobilebert[convert]), or pass a local "
             "snapshot directory."
         ) from None
-    repo = handle[len("hf://"):] if handle.startswith("hf://") else handle
+    repo = handle[len("hf://") :] if handle.startswith("hf://") else handle
     revision = None
     if "@" in repo:
         repo, revision = repo.split("@", 1)
@@ -699,7 +706,9 @@ def read_vocabulary(snapshot):
     tokenizer_json = None
     if (snapshot / "tokenizer.json").is_file():
         try:
-            tokenizer_json = json.loads((snapshot / "tokenizer.json").read_text())
+            tokenizer_json = json.loads(
+                (snapshot / "tokenizer.json").read_text()
+            )
         except ValueError as e:
             raise ConversionError(
                 f"{snapshot / 'tokenizer.json'} is not valid JSON: {e}"
@@ -805,9 +814,10 @@ def _known_unused(tensors, config, backbone_config):
     unused = []
     if not backbone_config["use_pooler"]:
         unused += [n for n in tensors if n.startswith("mobilebert.pooler.")]
-    if not (backbone_config["trigram_input"] or (
-        backbone_config["embedding_dim"] != backbone_config["hidden_dim"]
-    )):
+    if not (
+        backbone_config["trigram_input"]
+        or (backbone_config["embedding_dim"] != backbone_config["hidden_dim"])
+    ):
         unused += [
             n
             for n in tensors
@@ -849,7 +859,10 @@ def _optional_pooler(config):
     """
     architectures = set(_architectures(config))
     if architectures and architectures <= _NO_POOLER_ARCHITECTURES:
-        return {"mobilebert.pooler.dense.weight", "mobilebert.pooler.dense.bias"}
+        return {
+            "mobilebert.pooler.dense.weight",
+            "mobilebert.pooler.dense.bias",
+        }
     return set()
 
 
@@ -1155,8 +1168,7 @@ def build_question_answerer(converted):
 
     if converted.qa_weights is None:
         raise ConversionError(
-            f"{converted.source} has no question-answering head "
-            "(qa_outputs.*)."
+            f"{converted.source} has no question-answering head (qa_outputs.*)."
         )
     model = MobileBertQuestionAnswerer(converted.backbone)
     model.span_head.set_weights(converted.qa_weights)
@@ -1185,6 +1197,8 @@ def from_preset(cls, src, load_weights=True, **kwargs):
     backbone = from_preset(MobileBertBackbone, "hf://google/mobilebert-uncased")
     ```
     """
+    from keras_hub.models import Preprocessor
+
     from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
         MobileBertBackbone,
     )
@@ -1197,8 +1211,6 @@ def from_preset(cls, src, load_weights=True, **kwargs):
     from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
         MobileBertTokenizer,
     )
-
-    from keras_hub.models import Preprocessor
 
     kwargs.pop("load_task_weights", None)
     if issubclass(cls, (MobileBertTokenizer, Preprocessor)):
@@ -1322,8 +1334,9 @@ def save_preset(converted, dst, progress=None):
     return pathlib.Path(dst)
 
 
-def export_to_huggingface(model, dst, vocabulary=None, lowercase=None,
-                          strict=True):
+def export_to_huggingface(
+    model, dst, vocabulary=None, lowercase=None, strict=True
+):
     """Save a Keras MobileBERT as an HF snapshot `transformers` can load.
 
     Writes `config.json`, `model.safetensors` and, when a vocabulary is
@@ -1390,7 +1403,10 @@ def export_to_huggingface(model, dst, vocabulary=None, lowercase=None,
                 "(pooled_normalization='layer_norm'), which HF's "
                 "MobileBertForSequenceClassification cannot represent."
             )
-        if model.activation is not None and model.activation.__name__ != "linear":
+        if (
+            model.activation is not None
+            and model.activation.__name__ != "linear"
+        ):
             raise ConversionError(
                 "HF's sequence classifier outputs logits; this classifier "
                 f"applies the activation {model.activation.__name__!r}."
@@ -1416,7 +1432,7 @@ def export_to_huggingface(model, dst, vocabulary=None, lowercase=None,
     }
     if architecture == "MobileBertModel":
         tensors = {
-            name[len("mobilebert."):]: value for name, value in tensors.items()
+            name[len("mobilebert.") :]: value for name, value in tensors.items()
         }
     preprocessor = getattr(model, "preprocessor", None)
     tokenizer = getattr(preprocessor, "tokenizer", None)
@@ -1436,8 +1452,9 @@ def export_to_huggingface(model, dst, vocabulary=None, lowercase=None,
     with atomic_path(dst) as tmp:
         tmp.mkdir()
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        save_file(tensors, str(tmp / "model.safetensors"),
-                  metadata={"format": "pt"})
+        save_file(
+            tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"}
+        )
         if vocabulary is not None:
             (tmp / "vocab.txt").write_text(
                 "\n".join(vocabulary) + "\n", encoding="utf-8"

@@ -140,8 +140,10 @@ def _checkpoint_prefix(path):
             )
         return str(indexes[0])[: -len(".index")]
     if path.suffix == ".index" or re.search(r"\.data-\d+-of-\d+$", path.name):
-        return str(path.with_suffix("")) if path.suffix == ".index" else (
-            str(path)[: str(path).rindex(".data-")]
+        return (
+            str(path.with_suffix(""))
+            if path.suffix == ".index"
+            else (str(path)[: str(path).rindex(".data-")])
         )
     return str(path)
 

@@ -86,7 +86,9 @@ def backbone_entries(backbone):
     names = [e.hf_name for e in backbone_entries(backbone)]
     ```
     """
-    norm = "FakeLayerNorm" if backbone.normalization == "no_norm" else "LayerNorm"
+    norm = (
+        "FakeLayerNorm" if backbone.normalization == "no_norm" else "LayerNorm"
+    )
     out = []
     emb = backbone.embeddings
     hf, gr = "mobilebert.embeddings", "bert/embeddings"
@@ -297,20 +299,44 @@ def next_sentence_head_entries(dense):
 def classifier_head_entries(dense):
     """The logits layer of a sequence classifier (HF `classifier`)."""
     return [
-        Entry(dense.kernel, "classifier.weight", True, "output_weights", True,
-              "classifier"),
-        Entry(dense.bias, "classifier.bias", False, "output_bias", False,
-              "classifier"),
+        Entry(
+            dense.kernel,
+            "classifier.weight",
+            True,
+            "output_weights",
+            True,
+            "classifier",
+        ),
+        Entry(
+            dense.bias,
+            "classifier.bias",
+            False,
+            "output_bias",
+            False,
+            "classifier",
+        ),
     ]
 
 
 def question_answering_head_entries(dense):
     """The span head of a question answerer (HF `qa_outputs`)."""
     return [
-        Entry(dense.kernel, "qa_outputs.weight", True, "cls/squad/output_weights",
-              True, "qa"),
-        Entry(dense.bias, "qa_outputs.bias", False, "cls/squad/output_bias",
-              False, "qa"),
+        Entry(
+            dense.kernel,
+            "qa_outputs.weight",
+            True,
+            "cls/squad/output_weights",
+            True,
+            "qa",
+        ),
+        Entry(
+            dense.bias,
+            "qa_outputs.bias",
+            False,
+            "cls/squad/output_bias",
+            False,
+            "qa",
+        ),
     ]
 
 

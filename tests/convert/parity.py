@@ -37,7 +37,9 @@ def run_keras(pretraining_model, x):
     out = backbone.intermediates_model()(x)
     length = x["token_ids"].shape[1]
     positions = np.tile(np.arange(length), (x["token_ids"].shape[0], 1))
-    heads = pretraining_model({**x, "mask_positions": positions.astype("int32")})
+    heads = pretraining_model(
+        {**x, "mask_positions": positions.astype("int32")}
+    )
     result = {
         "mlm_logits": np.asarray(heads["mlm_logits"]),
         "nsp_logits": np.asarray(heads["nsp_logits"]),

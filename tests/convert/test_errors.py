@@ -209,9 +209,8 @@ def test_pytorch_bin_read_with_weights_only(snapshot):
 def test_missing_tf1_checkpoint(tmp_path):
     with pytest.raises(ConversionError, match="not a readable TF checkpoint"):
         convert_tf1_checkpoint(
-            tmp_path / "model.ckpt", config=json.loads(
-                (TF1 / "bert_config.json").read_text()
-            )
+            tmp_path / "model.ckpt",
+            config=json.loads((TF1 / "bert_config.json").read_text()),
         )
 
 
@@ -283,9 +282,12 @@ def test_tf_model_h5_reads_like_safetensors(snapshot):
                 and not is_norm
                 and value.ndim == 2
                 and "embeddings" not in path[-2]
-                and path[-2] not in ("dense", "decoder") or (
-                    leaf == "weight" and path[-2] == "dense"
-                    and "predictions" in path[:1] + path and value.ndim == 2
+                and path[-2] not in ("dense", "decoder")
+                or (
+                    leaf == "weight"
+                    and path[-2] == "dense"
+                    and "predictions" in path[:1] + path
+                    and value.ndim == 2
                     and path[-3] != "predictions"
                 )
             )
@@ -300,7 +302,8 @@ def test_tf_model_h5_reads_like_safetensors(snapshot):
             weight = "/".join(["tf_mobile_bert_for_pre_training", top] + path)
             if parts[0] == "cls":
                 weight = "/".join(
-                    ["tf_mobile_bert_for_pre_training", top] + parts[1:2]
+                    ["tf_mobile_bert_for_pre_training", top]
+                    + parts[1:2]
                     + path[1:]
                 )
             f.create_dataset(f"{top}/{weight}:0", data=value)
@@ -383,7 +386,10 @@ def test_keras_h5_with_layer_name_attributes(tmp_path):
         "tf_mobile_bert_for_pre_training/mobilebert/encoder/layer_._1/"
         "ffn.0/intermediate/dense/kernel:0"
     )
-    nsp = "tf_mobile_bert_for_pre_training/seq_relationship___cls/seq_relationship/kernel:0"
+    nsp = (
+        "tf_mobile_bert_for_pre_training/seq_relationship___cls/"
+        "seq_relationship/kernel:0"
+    )
     with h5py.File(tmp_path / "tf_model.h5", "w") as f:
         f.attrs["layer_names"] = [b"mobilebert", b"seq_relationship___cls"]
         group = f.create_group("mobilebert")
@@ -391,9 +397,7 @@ def test_keras_h5_with_layer_name_attributes(tmp_path):
         group.create_dataset(weight, data=tensors[name].T)
         group = f.create_group("seq_relationship___cls")
         group.attrs["weight_names"] = [nsp.encode()]
-        group.create_dataset(
-            nsp, data=tensors["cls.seq_relationship.weight"].T
-        )
+        group.create_dataset(nsp, data=tensors["cls.seq_relationship.weight"].T)
     read = huggingface.read_tf_h5(tmp_path / "tf_model.h5")
     assert sorted(read) == sorted([name, "cls.seq_relationship.weight"])
     np.testing.assert_array_equal(read[name], tensors[name])

@@ -49,7 +49,9 @@ def _task_snapshot(tmp_path, heads):
         config["architectures"] = ["MobileBertForQuestionAnswering"]
     out = tmp_path / "snapshot"
     out.mkdir()
-    save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
+    save_file(
+        tensors, str(out / "model.safetensors"), metadata={"format": "pt"}
+    )
     (out / "config.json").write_text(json.dumps(config))
     shutil.copy(SNAPSHOT / "vocab.txt", out / "vocab.txt")
     return out
@@ -103,9 +105,9 @@ def test_classifier_from_sequence_classification_snapshot(tmp_path):
     assert classifier.id2label == {0: "neg", 1: "neutral", 2: "pos"}
     tensors = load_file(str(snapshot / "model.safetensors"))
     pooled = io["hidden_2"][:, 0]
-    expected = pooled @ tensors["classifier.weight"].T + tensors[
-        "classifier.bias"
-    ]
+    expected = (
+        pooled @ tensors["classifier.weight"].T + tensors["classifier.bias"]
+    )
     logits = np.asarray(classifier(inputs(io)))
     np.testing.assert_allclose(
         logits, expected, rtol=0, atol=1e-5 * np.abs(expected).max()
@@ -127,9 +129,10 @@ def test_question_answering_snapshot(tmp_path):
     converted = huggingface.convert_snapshot(snapshot)
     model = huggingface.build_question_answerer(converted)
     tensors = load_file(str(snapshot / "model.safetensors"))
-    span = io["hidden_2"] @ tensors["qa_outputs.weight"].T + tensors[
-        "qa_outputs.bias"
-    ]
+    span = (
+        io["hidden_2"] @ tensors["qa_outputs.weight"].T
+        + tensors["qa_outputs.bias"]
+    )
     out = model(inputs(io))
     scale = np.abs(span).max()
     np.testing.assert_allclose(
@@ -306,7 +309,9 @@ def test_hf_keras_hf_round_trip_gives_the_same_tensors(tmp_path):
         for key in huggingface.HF_CONFIG_DEFAULTS:
             if key != "classifier_dropout":
                 assert config[key] == original[key], key
-        assert (dst / "vocab.txt").read_text() == (src / "vocab.txt").read_text()
+        assert (dst / "vocab.txt").read_text() == (
+            src / "vocab.txt"
+        ).read_text()
 
 
 def test_export_refuses_what_hf_cannot_compute(tmp_path):
@@ -342,8 +347,9 @@ def test_export_loads_in_transformers(tmp_path):
     classifier = keras_mobilebert.MobileBertClassifier(
         backbone, num_classes=3, pooled_normalization=None, dropout=0.0
     )
-    huggingface.export_to_huggingface(classifier, tmp_path / "cls",
-                                      vocabulary=SNAPSHOT / "vocab.txt")
+    huggingface.export_to_huggingface(
+        classifier, tmp_path / "cls", vocabulary=SNAPSHOT / "vocab.txt"
+    )
     hf_cls = transformers.MobileBertForSequenceClassification.from_pretrained(
         str(tmp_path / "cls")
     ).eval()
@@ -358,8 +364,10 @@ def test_export_loads_in_transformers(tmp_path):
 
 
 def test_preprocessors_from_local_snapshot():
-    preprocessor = keras_mobilebert.MobileBertTextClassifierPreprocessor.from_preset(  # noqa: E501
-        str(SNAPSHOT), sequence_length=8
+    preprocessor = (
+        keras_mobilebert.MobileBertTextClassifierPreprocessor.from_preset(  # noqa: E501
+            str(SNAPSHOT), sequence_length=8
+        )
     )
     x = preprocessor(["tok1 tok2"])
     assert np.asarray(x["token_ids"]).tolist()[0][:4] == [2, 6, 7, 3]

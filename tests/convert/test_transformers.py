@@ -42,7 +42,7 @@ def _save(model, path):
 def _perturb(model, seed=0):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, param in model.named_parameters():
+        for param in model.parameters():
             noise = torch.randn(param.shape, generator=generator)
             if param.dim() == 1:
                 param.add_(0.1 * noise)
@@ -110,16 +110,12 @@ def test_sequence_classifier(tmp_path, padded):
 
 def test_question_answering(tmp_path):
     config = transformers.MobileBertConfig(**CONFIG, num_labels=2)
-    model = _perturb(
-        transformers.MobileBertForQuestionAnswering(config).eval()
-    )
+    model = _perturb(transformers.MobileBertForQuestionAnswering(config).eval())
     path = _save(model, tmp_path / "qa")
     x = _inputs()
     with torch.no_grad():
         out = model(**_torch(*x))
-    qa = huggingface.build_question_answerer(
-        huggingface.convert_snapshot(path)
-    )
+    qa = huggingface.build_question_answerer(huggingface.convert_snapshot(path))
     result = qa(_keras(*x))
     _close(result["start_logits"], out.start_logits.numpy())
     _close(result["end_logits"], out.end_logits.numpy())
