@@ -340,24 +340,28 @@ def hf_config_from_backbone(backbone, strict=True):
 
 
 def read_safetensors(path):
-    """Read every tensor of a `.safetensors` file as float32-able numpy.
+    """Read every tensor of a `.safetensors` file as numpy arrays.
 
-    Raises a `ConversionError` naming the file when it is truncated or not
-    a safetensors file.
+    Uses the `safetensors` package when it is installed, else (and for
+    bfloat16 tensors, which numpy lacks) a small reader of the format here.
+    Raises a `ConversionError` naming the file when it is truncated or not a
+    safetensors file.
 
     Example:
     ```python
     tensors = read_safetensors("snapshot/model.safetensors")
     ```
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
+    try:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+    except ImportError:
+        return _read_safetensors_numpy(path)
     try:
         return dict(load_file(str(path)))
     except TypeError:
         # numpy has no bfloat16; the file is valid, read it ourselves.
-        return _read_safetensors_widening(path)
+        return _read_safetensors_numpy(path)
     except (SafetensorError, OSError, ValueError) as e:
         raise ConversionError(
             f"{path} is not a readable safetensors file (truncated or "
@@ -376,45 +380,111 @@ _SAFETENSORS_DTYPES = {
     "U8": np.uint8,
     "BOOL": np.bool_,
 }
+_SAFETENSORS_NAMES = {np.dtype(v): k for k, v in _SAFETENSORS_DTYPES.items()}
 
 
-def _read_safetensors_widening(path):
-    """Read a safetensors file holding bfloat16 tensors, as float32.
+def _read_safetensors_numpy(path):
+    """The safetensors format read with numpy alone.
 
-    bfloat16 is the top half of a float32, so widening is exact.
+    bfloat16 tensors are widened to float32, exactly (bfloat16 is the top
+    half of a float32).
     """
-    data = pathlib.Path(path).read_bytes()
     try:
-        size = int.from_bytes(data[:8], "little")
+        data = pathlib.Path(path).read_bytes()
+    except OSError as e:
+        raise ConversionError(f"Cannot read {path}: {e}") from e
+
+    def corrupt(reason):
+        return ConversionError(
+            f"{path} is not a readable safetensors file (truncated or "
+            f"corrupt?): {reason}"
+        )
+
+    if len(data) < 8:
+        raise corrupt(f"only {len(data)} bytes")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise corrupt(f"header of {size} bytes in a {len(data)}-byte file")
+    try:
         header = json.loads(data[8 : 8 + size])
-    except ValueError as e:
-        raise ConversionError(
-            f"{path}: unreadable safetensors header: {e}"
-        ) from e
+    except (ValueError, UnicodeDecodeError) as e:
+        raise corrupt(f"unreadable header: {e}") from e
+    if not isinstance(header, dict):
+        raise corrupt("the header is not a JSON object")
     body = data[8 + size :]
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        start, end = info["data_offsets"]
-        if end > len(body):
+        try:
+            dtype = info["dtype"]
+            shape = tuple(int(d) for d in info["shape"])
+            start, end = (int(o) for o in info["data_offsets"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise corrupt(f"bad header entry for {name}: {e}") from e
+        if not 0 <= start <= end <= len(body):
             raise ConversionError(
-                f"{path} is truncated: {name} ends at byte {end} of a "
-                f"{len(body)}-byte body."
+                f"{path} is truncated: {name} spans bytes {start}..{end} of "
+                f"a {len(body)}-byte body."
             )
         raw = body[start:end]
-        shape = tuple(info["shape"])
-        if info["dtype"] == "BF16":
-            bits = np.frombuffer(raw, "<u2").astype(np.uint32) << 16
-            value = bits.view(np.float32)
-        elif info["dtype"] in _SAFETENSORS_DTYPES:
-            value = np.frombuffer(raw, _SAFETENSORS_DTYPES[info["dtype"]])
+        if dtype == "BF16":
+            item = 2
+        elif dtype in _SAFETENSORS_DTYPES:
+            item = np.dtype(_SAFETENSORS_DTYPES[dtype]).itemsize
         else:
             raise ConversionError(
-                f"{path}: tensor {name} has unsupported dtype {info['dtype']}."
+                f"{path}: tensor {name} has unsupported dtype {dtype}."
             )
-        tensors[name] = value.reshape(shape)
+        if len(raw) != item * int(np.prod(shape, dtype=np.int64)):
+            raise corrupt(
+                f"{name} has {len(raw)} bytes for shape {shape} of {dtype}"
+            )
+        if dtype == "BF16":
+            bits = np.frombuffer(raw, "<u2").astype(np.uint32) << 16
+            value = bits.view(np.float32)
+        else:
+            value = np.frombuffer(raw, _SAFETENSORS_DTYPES[dtype])
+        tensors[name] = value.reshape(shape).copy()
     return tensors
+
+
+def write_safetensors(tensors, path, metadata=None):
+    """Write numpy arrays as a `.safetensors` file (no package needed).
+
+    Example:
+    ```python
+    write_safetensors({"w": np.ones((2, 2), "float32")}, "model.safetensors")
+    ```
+    """
+    header = {}
+    offset = 0
+    names = sorted(tensors)
+    arrays = []
+    for name in names:
+        value = np.ascontiguousarray(tensors[name])
+        if value.dtype not in _SAFETENSORS_NAMES:
+            raise ConversionError(
+                f"Cannot write {name}: dtype {value.dtype} has no "
+                "safetensors name."
+            )
+        value = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        header[name] = {
+            "dtype": _SAFETENSORS_NAMES[value.dtype.newbyteorder("=")],
+            "shape": list(value.shape),
+            "data_offsets": [offset, offset + value.nbytes],
+        }
+        offset += value.nbytes
+        arrays.append(value)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as f:
+        f.write(len(encoded).to_bytes(8, "little"))
+        f.write(encoded)
+        for value in arrays:
+            f.write(value.tobytes())
 
 
 def _read_sharded_safetensors(index_path):
@@ -1361,8 +1431,6 @@ def export_to_huggingface(
     transformers.MobileBertModel.from_pretrained("hf_snapshot")
     ```
     """
-    from safetensors.numpy import save_file
-
     from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
         MobileBertBackbone,
     )
@@ -1452,8 +1520,8 @@ def export_to_huggingface(
     with atomic_path(dst) as tmp:
         tmp.mkdir()
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        save_file(
-            tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"}
+        write_safetensors(
+            tensors, tmp / "model.safetensors", metadata={"format": "pt"}
         )
         if vocabulary is not None:
             (tmp / "vocab.txt").write_text(

@@ -6,10 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
-from safetensors.numpy import save_file
 
 from keras_mobilebert.convert import huggingface
+from keras_mobilebert.convert.huggingface import read_safetensors as load_file
+from keras_mobilebert.convert.huggingface import write_safetensors as save_file
 from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
 from keras_mobilebert.convert.weights import ConversionError
 
@@ -405,3 +405,58 @@ def test_keras_h5_with_layer_name_attributes(tmp_path):
         read["cls.seq_relationship.weight"],
         tensors["cls.seq_relationship.weight"],
     )
+
+
+@pytest.fixture(params=["package", "numpy"])
+def safetensors_reader(request, monkeypatch):
+    """Run a test with the safetensors package and with the numpy reader."""
+    if request.param == "package":
+        pytest.importorskip("safetensors")
+    else:
+        monkeypatch.setitem(sys.modules, "safetensors", None)
+        monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    return request.param
+
+
+def test_safetensors_round_trip(tmp_path, safetensors_reader):
+    tensors = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "b": np.array([1.5, -2.0], np.float16),
+        "c": np.array([[7]], np.int64),
+    }
+    save_file(tensors, tmp_path / "x.safetensors", metadata={"format": "pt"})
+    read = load_file(tmp_path / "x.safetensors")
+    assert sorted(read) == ["a", "b", "c"]
+    for name, value in tensors.items():
+        assert read[name].dtype == value.dtype
+        np.testing.assert_array_equal(read[name], value)
+
+
+def test_numpy_writer_is_read_by_the_package(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    tensors = {"w": np.random.default_rng(0).standard_normal((3, 4))}
+    tensors["w"] = tensors["w"].astype(np.float32)
+    save_file(tensors, tmp_path / "x.safetensors")
+    read = safetensors_numpy.load_file(str(tmp_path / "x.safetensors"))
+    np.testing.assert_array_equal(read["w"], tensors["w"])
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.999, 10, 4])
+def test_truncated_safetensors_both_readers(snapshot, cut, safetensors_reader):
+    path = snapshot / "model.safetensors"
+    data = path.read_bytes()
+    size = int(len(data) * cut) if cut < 1 else cut
+    path.write_bytes(data[:size])
+    with pytest.raises(ConversionError, match="model.safetensors"):
+        huggingface.convert_snapshot(snapshot)
+
+
+def test_conversion_without_safetensors_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with_numpy = huggingface.convert_snapshot(SNAPSHOT)
+    monkeypatch.undo()
+    reference = huggingface.convert_snapshot(SNAPSHOT)
+    pairs = zip(with_numpy.backbone.weights, reference.backbone.weights)
+    for a, b in pairs:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
