@@ -162,6 +162,7 @@ def _export(args, say):
     import keras_hub
 
     from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.convert.weights import ConversionError
     from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
         MobileBertBackbone,
     )
@@ -169,9 +170,49 @@ def _export(args, say):
     src = pathlib.Path(args.src)
     say(f"Loading {src}")
     if (src / "task.json").is_file():
-        model = keras_hub.models.Task.from_preset(str(src))
+        import json
+
+        task = json.loads((src / "task.json").read_text())
+        name = task.get("class_name", "")
+        if "MaskedLM" in name:
+            model = keras_hub.models.MaskedLM.from_preset(str(src))
+        elif "Classifier" in name:
+            model = keras_hub.models.TextClassifier.from_preset(str(src))
+        else:
+            raise ConversionError(
+                f"{src}/task.json holds a {name!r}, which has no Hugging "
+                "Face export."
+            )
     else:
         model = MobileBertBackbone.from_preset(str(src))
+    nsp = src / "nsp_head.weights.npz"
+    if nsp.is_file() and hasattr(model, "masked_lm_head"):
+        # A converted pre-training checkpoint: put the NSP head back so the
+        # export is a full MobileBertForPreTraining again.
+        import numpy as np
+
+        from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
+            MobileBertPreTrainingModel,
+        )
+
+        pretraining = MobileBertPreTrainingModel(model.backbone)
+        pretraining.masked_lm_head.set_weights(
+            model.masked_lm_head.get_weights()
+        )
+        with np.load(nsp) as weights:
+            pretraining.next_sentence_head.set_weights(
+                [weights[f"arr_{i}"] for i in range(len(weights.files))]
+            )
+        pretraining.preprocessor = model.preprocessor
+        model = pretraining
+        say("Restored the next-sentence head from nsp_head.weights.npz")
+    labels = src / "labels.json"
+    if labels.is_file():
+        import json
+
+        model.id2label = {
+            int(k): v for k, v in json.loads(labels.read_text()).items()
+        }
     vocabulary = None
     candidate = src / "assets" / "tokenizer" / "vocabulary.txt"
     if candidate.is_file() and getattr(model, "preprocessor", None) is None:

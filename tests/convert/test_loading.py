@@ -375,3 +375,35 @@ def test_preprocessors_from_local_snapshot():
         str(SNAPSHOT)
     )
     assert masked.tokenizer.vocabulary_size() == 40
+
+
+def test_cli_round_trip_hf_preset_hf(tmp_path):
+    preset = tmp_path / "preset"
+    back = tmp_path / "back"
+    assert _cli(str(SNAPSHOT), str(preset)) == 0
+    assert _cli("--to-huggingface", str(preset), str(back)) == 0
+    before, after = _hf_tensors(SNAPSHOT), _hf_tensors(back)
+    assert sorted(before) == sorted(after)
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
+    config = json.loads((back / "config.json").read_text())
+    assert config["architectures"] == ["MobileBertForPreTraining"]
+    assert (back / "vocab.txt").read_text() == (
+        SNAPSHOT / "vocab.txt"
+    ).read_text()
+
+
+def test_cli_round_trip_classifier_keeps_labels(tmp_path):
+    snapshot = _task_snapshot(tmp_path, {"classifier"})
+    preset = tmp_path / "preset"
+    back = tmp_path / "back"
+    assert _cli(str(snapshot), str(preset)) == 0
+    assert json.loads((preset / "labels.json").read_text())["2"] == "pos"
+    assert _cli("--to-huggingface", str(preset), str(back)) == 0
+    config = json.loads((back / "config.json").read_text())
+    assert config["architectures"] == ["MobileBertForSequenceClassification"]
+    assert config["id2label"] == {"0": "neg", "1": "neutral", "2": "pos"}
+    before, after = _hf_tensors(snapshot), _hf_tensors(back)
+    assert sorted(before) == sorted(after)
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
