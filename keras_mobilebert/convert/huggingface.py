@@ -1140,6 +1140,11 @@ def _tokenizer(converted):
     )
 
 
+def _sequence_length(backbone, default=128):
+    """The preprocessors' default length, capped by the position table."""
+    return min(default, backbone.max_sequence_length)
+
+
 def build_masked_lm(converted, preprocessor=True, **kwargs):
     """A `MobileBertMaskedLM` from a `ConvertedModel`.
 
@@ -1153,7 +1158,10 @@ def build_masked_lm(converted, preprocessor=True, **kwargs):
     )
 
     if preprocessor is True:
-        preprocessor = MobileBertMaskedLMPreprocessor(_tokenizer(converted))
+        preprocessor = MobileBertMaskedLMPreprocessor(
+            _tokenizer(converted),
+            sequence_length=_sequence_length(converted.backbone),
+        )
     model = MobileBertMaskedLM(
         converted.backbone, preprocessor=preprocessor or None, **kwargs
     )
@@ -1185,7 +1193,8 @@ def build_classifier(converted, num_classes=None, preprocessor=True, **kwargs):
 
     if preprocessor is True:
         preprocessor = MobileBertTextClassifierPreprocessor(
-            _tokenizer(converted)
+            _tokenizer(converted),
+            sequence_length=_sequence_length(converted.backbone),
         )
     has_head = converted.classifier_weights is not None
     head_classes = None
@@ -1295,6 +1304,10 @@ def from_preset(cls, src, load_weights=True, **kwargs):
             vocabulary=vocabulary, lowercase=lowercase
         )
         kwargs.pop("config_file", None)
+        config = backbone_config_from_hf(_read_config(snapshot))
+        kwargs.setdefault(
+            "sequence_length", min(128, config["max_sequence_length"])
+        )
         return cls(tokenizer=tokenizer, **kwargs)
     if not load_weights:
         snapshot = resolve_snapshot(src)

@@ -407,3 +407,25 @@ def test_cli_round_trip_classifier_keeps_labels(tmp_path):
     assert sorted(before) == sorted(after)
     for name, value in before.items():
         np.testing.assert_array_equal(after[name], value, err_msg=name)
+
+
+def test_classifier_from_converted_preset_predicts_strings(tmp_path):
+    # Preprocessors built from a snapshot cap their length at the
+    # checkpoint's position table (16 in the fixture). KerasHub builds a
+    # classifier's preprocessor for a masked-LM preset with its own default
+    # (128), so here it is passed explicitly.
+    preset = tmp_path / "preset"
+    assert _cli(str(SNAPSHOT), str(preset)) == 0
+    preprocessor = (
+        keras_mobilebert.MobileBertTextClassifierPreprocessor.from_preset(
+            str(SNAPSHOT)
+        )
+    )
+    assert preprocessor.sequence_length == 16
+    classifier = keras_mobilebert.MobileBertClassifier.from_preset(
+        str(preset), num_classes=2, preprocessor=preprocessor
+    )
+    logits = classifier.predict(["tok1 tok2 tok3", "tok4"], verbose=0)
+    assert logits.shape == (2, 2)
+    masked_lm = keras_mobilebert.MobileBertMaskedLM.from_preset(str(preset))
+    assert masked_lm.preprocessor.sequence_length == 16
