@@ -43,6 +43,11 @@ setup(
         # Downloads hf:// handles; safetensors only speeds reading up (the
         # converter reads and writes the format itself).
         "convert": ["huggingface_hub>=0.20", "safetensors>=0.4"],
+        # Reference tools only (tools/make_parity_fixtures.py and the tests
+        # against live transformers models); never needed at run time. torch
+        # is pinned to the CPU-only wheel these machines carry: an unpinned
+        # torch pulls about 2.7 GB of CUDA wheels.
+        "parity": ["torch==2.13.0", "transformers>=5,<6"],
         "dev": [
             # keras_hub's test harness imports grain.
             "keras-hub[grain]>=0.32,<0.33",
