@@ -31,6 +31,9 @@ import re
 
 import numpy as np
 
+from keras_mobilebert.convert.bert_config import (
+    backbone_config_from_bert_fields,
+)
 from keras_mobilebert.convert.weights import ConversionError
 from keras_mobilebert.convert.weights import backbone_entries
 from keras_mobilebert.convert.weights import check_and_assign
@@ -198,12 +201,6 @@ def backbone_config_from_hf(hf_config):
             f"received {eps!r}."
         )
     use_bottleneck = c["use_bottleneck"]
-    inner = c["intra_bottleneck_size"] if use_bottleneck else c["hidden_size"]
-    if inner % c["num_attention_heads"]:
-        raise ConversionError(
-            f"The attention width ({inner}) is not divisible by "
-            f"num_attention_heads ({c['num_attention_heads']})."
-        )
     if (
         use_bottleneck
         and not c["use_bottleneck_attention"]
@@ -226,33 +223,13 @@ def backbone_config_from_hf(hf_config):
             f"pad_token_id {c['pad_token_id']} is outside the vocabulary "
             f"(vocab_size {c['vocab_size']})."
         )
-    return {
-        "vocabulary_size": c["vocab_size"],
-        "num_layers": c["num_hidden_layers"],
-        "num_heads": c["num_attention_heads"],
-        "hidden_dim": c["hidden_size"],
-        "intermediate_dim": c["intermediate_size"],
-        "embedding_dim": c["embedding_size"],
-        "bottleneck_dim": inner,
-        "use_bottleneck": use_bottleneck,
-        "key_query_shared_bottleneck": bool(c["key_query_shared_bottleneck"]),
-        "use_bottleneck_attention": bool(c["use_bottleneck_attention"]),
-        "num_feedforward_networks": c["num_feedforward_networks"],
-        "trigram_input": bool(c["trigram_input"]),
-        "normalization": c["normalization_type"],
-        "layer_norm_epsilon": float(c["layer_norm_eps"]),
-        "embedding_layer_norm_epsilon": TORCH_LAYER_NORM_EPSILON,
-        "last_ffn_layer_norm_epsilon": TORCH_LAYER_NORM_EPSILON,
-        "activation": HF_ACTIVATIONS[c["hidden_act"]],
-        "dropout": float(c["hidden_dropout_prob"]),
-        "attention_dropout": float(c["attention_probs_dropout_prob"]),
-        "embedding_dropout": float(c["hidden_dropout_prob"]),
-        "max_sequence_length": c["max_position_embeddings"],
-        "num_segments": c["type_vocab_size"],
-        "use_pooler": bool(c["classifier_activation"]),
-        "attention_mask_mode": "additive",
-        "initializer_range": float(c["initializer_range"]),
-    }
+    return backbone_config_from_bert_fields(
+        c,
+        activation=HF_ACTIVATIONS[c["hidden_act"]],
+        layer_norm_epsilon=c["layer_norm_eps"],
+        site_layer_norm_epsilon=TORCH_LAYER_NORM_EPSILON,
+        attention_mask_mode="additive",
+    )
 
 
 def hf_config_from_backbone(backbone, strict=True):

@@ -16,6 +16,9 @@ import logging
 import pathlib
 import re
 
+from keras_mobilebert.convert.bert_config import (
+    backbone_config_from_bert_fields,
+)
 from keras_mobilebert.convert.huggingface import ConvertedModel  # noqa: F401
 from keras_mobilebert.convert.huggingface import assemble
 from keras_mobilebert.convert.weights import ConversionError
@@ -87,40 +90,14 @@ def backbone_config_from_gr(gr_config, attention_mask_mode="fill"):
             f"Unsupported hidden_act {c['hidden_act']!r}; supported: "
             f"{sorted(GR_ACTIVATIONS)}."
         )
-    use_bottleneck = bool(c["use_bottleneck"])
-    inner = c["intra_bottleneck_size"] if use_bottleneck else c["hidden_size"]
-    if inner % c["num_attention_heads"]:
-        raise ConversionError(
-            f"The attention width ({inner}) is not divisible by "
-            f"num_attention_heads ({c['num_attention_heads']})."
-        )
-    return {
-        "vocabulary_size": c["vocab_size"],
-        "num_layers": c["num_hidden_layers"],
-        "num_heads": c["num_attention_heads"],
-        "hidden_dim": c["hidden_size"],
-        "intermediate_dim": c["intermediate_size"],
-        "embedding_dim": c["embedding_size"],
-        "bottleneck_dim": inner,
-        "use_bottleneck": use_bottleneck,
-        "key_query_shared_bottleneck": bool(c["key_query_shared_bottleneck"]),
-        "use_bottleneck_attention": bool(c["use_bottleneck_attention"]),
-        "num_feedforward_networks": c["num_feedforward_networks"],
-        "trigram_input": bool(c["trigram_input"]),
-        "normalization": c["normalization_type"],
-        "layer_norm_epsilon": 1e-12,
-        "embedding_layer_norm_epsilon": None,
-        "last_ffn_layer_norm_epsilon": None,
-        "activation": GR_ACTIVATIONS[c["hidden_act"]],
-        "dropout": float(c["hidden_dropout_prob"]),
-        "attention_dropout": float(c["attention_probs_dropout_prob"]),
-        "embedding_dropout": float(c["hidden_dropout_prob"]),
-        "max_sequence_length": c["max_position_embeddings"],
-        "num_segments": c["type_vocab_size"],
-        "use_pooler": bool(c["classifier_activation"]),
-        "attention_mask_mode": attention_mask_mode,
-        "initializer_range": float(c["initializer_range"]),
-    }
+    return backbone_config_from_bert_fields(
+        c,
+        activation=GR_ACTIVATIONS[c["hidden_act"]],
+        # GR's layer_norm (tf.contrib) uses 1e-12 everywhere.
+        layer_norm_epsilon=1e-12,
+        site_layer_norm_epsilon=None,
+        attention_mask_mode=attention_mask_mode,
+    )
 
 
 def _checkpoint_prefix(path):

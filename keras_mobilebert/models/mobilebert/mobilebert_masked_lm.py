@@ -4,6 +4,7 @@ import keras
 from keras_hub.models import MaskedLM
 
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.models.mobilebert.backbone_model import BackboneModel
 from keras_mobilebert.models.mobilebert.builtin_tasks import BuiltinTaskMixin
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
@@ -79,7 +80,7 @@ class MobileBertMaskedLM(BuiltinTaskMixin, MaskedLM):
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
-class MobileBertPreTrainingModel(keras.Model):
+class MobileBertPreTrainingModel(BackboneModel):
     """MobileBERT with both pre-training heads: masked LM and next sentence.
 
     Outputs `{"mlm_logits": (batch, masks, vocabulary), "nsp_logits":
@@ -114,16 +115,3 @@ class MobileBertPreTrainingModel(keras.Model):
             ),
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-
-    def get_config(self):
-        return {
-            "backbone": keras.layers.serialize(self.backbone),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)

@@ -3,10 +3,11 @@
 import keras
 
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.models.mobilebert.backbone_model import BackboneModel
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
-class MobileBertQuestionAnswerer(keras.Model):
+class MobileBertQuestionAnswerer(BackboneModel):
     """MobileBERT with a span head: start and end logits for every token.
 
     A dense layer maps each token's `sequence_output` to two numbers, the
@@ -37,16 +38,3 @@ class MobileBertQuestionAnswerer(keras.Model):
             "end_logits": logits[..., 1],
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-
-    def get_config(self):
-        return {
-            "backbone": keras.layers.serialize(self.backbone),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
