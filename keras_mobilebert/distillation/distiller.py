@@ -48,6 +48,35 @@ class LearningRateScale(keras.optimizers.schedules.LearningRateSchedule):
         return cls(rate, config["factor"])
 
 
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to `rate` over `warmup` steps, then linear decay to 0.
+
+    Args:
+        rate: float. Peak learning rate.
+        warmup: int. Warm-up steps.
+        total: int. Step at which the rate reaches 0.
+
+    Example:
+    ```python
+    schedule = WarmupLinearDecay(1e-4, warmup=100, total=1000)
+    ```
+    """
+
+    def __init__(self, rate, warmup, total):
+        self.rate = rate
+        self.warmup = warmup
+        self.total = total
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        up = step / max(1, self.warmup)
+        down = (self.total - step) / max(1, self.total - self.warmup)
+        return self.rate * keras.ops.maximum(keras.ops.minimum(up, down), 0.0)
+
+    def get_config(self):
+        return {"rate": self.rate, "warmup": self.warmup, "total": self.total}
+
+
 def scaled_optimizer(optimizer, factor, name=None):
     """A fresh copy of `optimizer` whose learning rate is `factor` times.
 
