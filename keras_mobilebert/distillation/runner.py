@@ -28,6 +28,7 @@ import io
 import json
 import os
 import pathlib
+import shutil
 import signal
 
 import keras
@@ -321,6 +322,13 @@ class DistillationRun:
         """
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._check_config()
+        # A process killed while writing leaves a temporary directory
+        # beside its target (never a half-written target): clear them.
+        for folder in (self.output_dir, self.checkpoint_dir):
+            if folder.is_dir():
+                for stale in folder.glob(".*"):
+                    if stale.is_dir():
+                        shutil.rmtree(stale, ignore_errors=True)
         offsets, total = self._stage_offsets()
         progress = self.checkpoint_dir / PROGRESS
         start_stage, start_step, resumed_from = 0, 0, None
