@@ -182,3 +182,23 @@ def test_pretraining_with_a_headless_teacher_uses_hard_labels():
     hard, _ = L.pretraining_distillation_loss(
         outputs["mlm_logits"], data["mask_ids"], data["mask_weights"])
     np.testing.assert_allclose(result["mlm_loss"], float(hard), rtol=1e-5)
+
+
+def test_attention_transfer_alone_trains_the_student_attention():
+    keras.utils.set_random_seed(9)
+    teacher = tiny.teacher(with_heads=False)
+    # Sharpen the teacher's attention so that there is a pattern to copy.
+    for v in teacher.variables:
+        if v.path.endswith(("attention/query/kernel", "attention/key/kernel")):
+            v.assign(v * 12.0)
+    distiller = Distiller(
+        teacher, tiny.student(with_heads=False), feature_map_weight=0.0,
+        mean_weight=0.0, variance_weight=0.0, attention_weight=1.0,
+    )
+    distiller.compile(keras.optimizers.Adam(1e-2))
+    data = dataset(tiny.batch())
+    before = distiller.evaluate(data, steps=1, return_dict=True, verbose=0)
+    distiller.fit(data, steps_per_epoch=60, epochs=1, verbose=0)
+    after = distiller.evaluate(data, steps=1, return_dict=True, verbose=0)
+    for k in (1, 2):
+        assert after[f"att_l{k}"] < 0.8 * before[f"att_l{k}"]
