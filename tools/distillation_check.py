@@ -238,6 +238,7 @@ def main(argv=None):
     parser.add_argument("--finetune-learning-rate", type=float, default=2e-4)
     parser.add_argument("--checkpoint-every", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-part-a", action="store_true")
     parser.add_argument("--skip-part-b", action="store_true")
     parser.add_argument("--quick", action="store_true",
                         help="Tiny step counts: checks the plumbing only.")
@@ -264,9 +265,21 @@ def main(argv=None):
     train = (encode(tokenizer, train_texts, args.sequence_length),
              train_labels)
     test = (encode(tokenizer, test_texts, args.sequence_length), test_labels)
-    total_distill = {}
 
     results = {"config": vars(args), "part_a": {}, "part_b": {}}
+    if not args.skip_part_a:
+        part_a(args, out, results, documents, tokenizer, train, test)
+    if not args.skip_part_b:
+        part_b(args, out, results, documents, tokenizer, train, test)
+    results["seconds"] = round(time.time() - start, 1)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    print_table(results)
+    return results
+
+
+def part_a(args, out, results, documents, tokenizer, train, test):
+    """MiniLM-L6 teacher: each strategy, fine-tuned, against the baseline."""
+    total_distill = {}
     log("Loading the MiniLM-L6 teacher")
     teacher = keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
     for strategy in args.strategies:
@@ -317,31 +330,30 @@ def main(argv=None):
     log(f"  baseline: {results['part_a']['baseline']}")
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
-    if not args.skip_part_b:
-        log("Part B: training an IB-BERT-shaped teacher with MLM + NSP")
-        ib_teacher, teacher_losses = pretrain_ib_bert(
-            documents, tokenizer, args, args.ib_bert_steps, args.seed)
-        results["part_b"]["teacher_training_losses"] = teacher_losses
-        log(f"  teacher losses {teacher_losses}")
-        student = build_student(args.seed)
-        summary = distill(
-            ib_teacher, student, "progressive", out / "b_progressive",
-            documents, tokenizer, args, max(1, args.layer_steps // 2),
-            args.pretraining_steps, args.seed, args.learning_rate,
-        )
-        results["part_b"]["progressive"] = {
-            "copied_from_teacher": len(summary["copied"]),
-            "final_losses": summarize_losses(summary),
-            "accuracy": fine_tune(
-                student.backbone, train, test, args.finetune_steps,
-                args.batch_size, args.finetune_learning_rate, args.seed,
-            ),
-        }
-        log(f"  {results['part_b']['progressive']}")
-    results["seconds"] = round(time.time() - start, 1)
+
+def part_b(args, out, results, documents, tokenizer, train, test):
+    """IB-BERT-shaped teacher trained here; soft-target pre-training KD."""
+    log("Part B: training an IB-BERT-shaped teacher with MLM + NSP")
+    ib_teacher, teacher_losses = pretrain_ib_bert(
+        documents, tokenizer, args, args.ib_bert_steps, args.seed)
+    results["part_b"]["teacher_training_losses"] = teacher_losses
+    log(f"  teacher losses {teacher_losses}")
+    student = build_student(args.seed)
+    summary = distill(
+        ib_teacher, student, "progressive", out / "b_progressive",
+        documents, tokenizer, args, max(1, args.layer_steps // 2),
+        args.pretraining_steps, args.seed, args.learning_rate,
+    )
+    results["part_b"]["progressive"] = {
+        "copied_from_teacher": len(summary["copied"]),
+        "final_losses": summarize_losses(summary),
+        "accuracy": fine_tune(
+            student.backbone, train, test, args.finetune_steps,
+            args.batch_size, args.finetune_learning_rate, args.seed,
+        ),
+    }
+    log(f"  {results['part_b']['progressive']}")
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    print_table(results)
-    return results
 
 
 def print_table(results):

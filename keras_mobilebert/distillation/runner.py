@@ -298,7 +298,9 @@ class DistillationRun:
         arrays = _collect("student", self._student_variables())
         arrays.update(_collect("projection", self._projection_variables()))
         if distiller is not None:
-            arrays.update(_collect("optimizer", distiller.optimizer_variables()))
+            arrays.update(
+                _collect("optimizer", distiller.optimizer_variables())
+            )
         meta = {
             "stage": stage_index,
             "stage_step": stage_step,
@@ -356,7 +358,9 @@ class DistillationRun:
                 distiller.compile(optimizer=self.make_optimizer(stage))
             done = start_step if index == start_stage else 0
             if done > 0:
-                _assign_all("optimizer", distiller.optimizer_variables(), arrays)
+                _assign_all(
+                    "optimizer", distiller.optimizer_variables(), arrays
+                )
             while done < stage.steps:
                 chunk = min(self.checkpoint_every, stage.steps - done)
                 first = offsets[index] + done
@@ -387,10 +391,12 @@ class DistillationRun:
                 if done < stage.steps:
                     self._save(progress, index, done, first + chunk, distiller)
             # Stage boundary: keep this stage's student, then move on.
-            boundary = self.checkpoint_dir / f"stage_{index:02d}_{stage.name}.npz"
-            self._save(boundary, index, stage.steps, offsets[index] + stage.steps,
-                       None)
-            self._save(progress, index + 1, 0, offsets[index] + stage.steps, None)
+            end = offsets[index] + stage.steps
+            boundary = (
+                self.checkpoint_dir / f"stage_{index:02d}_{stage.name}.npz"
+            )
+            self._save(boundary, index, stage.steps, end, None)
+            self._save(progress, index + 1, 0, end, None)
         self._finish(rows)
         # The last row of each stage (rows are in step order).
         final_losses = {row["stage_name"]: row for row in rows}

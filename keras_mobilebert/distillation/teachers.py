@@ -37,7 +37,9 @@ from keras_mobilebert.models.mobilebert.mobilebert_presets import (
 
 def _backbone_inputs():
     return {
-        "token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+        "token_ids": keras.Input(
+            shape=(None,), dtype="int32", name="token_ids"
+        ),
         "segment_ids": keras.Input(
             shape=(None,), dtype="int32", name="segment_ids"
         ),

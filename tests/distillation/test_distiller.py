@@ -76,7 +76,9 @@ def test_test_step_matches_direct_loss_computation():
         t["attention_scores"][0], s["attention_scores"][0],
         data["padding_mask"])
     np.testing.assert_allclose(result["fm_l2"], float(fm2), rtol=1e-5)
-    np.testing.assert_allclose(result["att_l1"], float(att1), rtol=1e-3, atol=1e-8)
+    np.testing.assert_allclose(
+        result["att_l1"], float(att1), rtol=1e-3, atol=1e-8
+    )
 
 
 def test_lower_rate_group_and_frozen_variables():
