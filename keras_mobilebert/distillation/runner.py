@@ -86,6 +86,20 @@ def _collect(prefix, variables):
     }
 
 
+def _worker_id(strategy):
+    """None for the chief (or a single process), else `"<type>_<id>"`."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return None
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return None
+    task_type, task_id = resolver.task_type, resolver.task_id or 0
+    if task_type == "chief" or (task_type == "worker" and task_id == 0 and
+                                "chief" not in resolver.cluster_spec().jobs):
+        return None
+    return f"{task_type}_{task_id}"
+
+
 class _KillAfterStep(keras.callbacks.Callback):
     """Fault injection for the resume test: SIGKILL after a global step."""
 
@@ -187,6 +201,12 @@ class DistillationRun:
         self.callbacks = list(callbacks or [])
         self.verbose = verbose
         self.config = dict(config or {})
+        worker = _worker_id(self.distribute_strategy)
+        if worker is not None:
+            # Multi-worker: every worker holds the same state; the chief
+            # writes the output directory, the others a private copy of it,
+            # so no two processes ever write the same file.
+            self.output_dir = self.output_dir / "workers" / worker
         self.checkpoint_dir = self.output_dir / "checkpoints"
         self.csv_path = self.output_dir / "losses.csv"
         self.columns = self._csv_columns()
