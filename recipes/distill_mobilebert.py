@@ -22,9 +22,15 @@ python recipes/distill_mobilebert.py --teacher ib_bert_en_uncased \
 ```
 """
 
+import pathlib
 import sys
 
-from keras_mobilebert.distillation.command import main
+# Run from a source checkout without installing the package.
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if (ROOT / "keras_mobilebert").is_dir() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from keras_mobilebert.distillation.command import main  # noqa: E402
 
 if __name__ == "__main__":
     main(sys.argv[1:])
