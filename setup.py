@@ -33,6 +33,8 @@ setup(
         "keras>=3.15,<4",
         "keras-hub>=0.32,<0.33",
         "numpy>=1.26",
+        # PNG plots of distillation losses and benchmarks.
+        "matplotlib>=3.7",
     ],
     extras_require={
         "tfmot": [

@@ -1,6 +1,7 @@
 """keras_mobilebert: MobileBERT for Keras 3 and KerasHub."""
 
 from keras_mobilebert import data
+from keras_mobilebert import distillation
 from keras_mobilebert import layers
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertClassifier

