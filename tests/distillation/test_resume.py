@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from keras_mobilebert.distillation import command
 from keras_mobilebert.distillation.runner import KILL_ENV
@@ -59,6 +60,9 @@ def final_student(output_dir):
     return {k: v for k, v in arrays.items() if k.startswith("student/")}, meta
 
 
+# Three recipe processes (TensorFlow start-up and tracing each): about 90 s
+# of CPU, 3.5 min wall on the shared 2-core machine. Run with --run_large.
+@pytest.mark.large
 def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):
     text = tmp_path / "corpus.txt"
     text.write_text(
