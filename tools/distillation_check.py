@@ -43,16 +43,10 @@ if str(ROOT) not in sys.path:
 import keras_hub  # noqa: E402
 
 import keras_mobilebert  # noqa: E402
-from keras_mobilebert.data.pretrained_teachers import (  # noqa: E402
-    minilm_l6_snapshot,
-)
-from keras_mobilebert.distillation.data import (  # noqa: E402
-    pretraining_dataset,
-)
+from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot  # noqa: E402
+from keras_mobilebert.distillation.data import pretraining_dataset  # noqa: E402
 from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
-from keras_mobilebert.distillation.teachers import (  # noqa: E402
-    ib_bert_teacher,
-)
+from keras_mobilebert.distillation.teachers import ib_bert_teacher  # noqa: E402
 
 STUDENT = dict(
     vocabulary_size=30522,
@@ -136,7 +130,10 @@ def fine_tune(backbone, train, test, steps, batch_size, learning_rate, seed):
         .batch(batch_size, drop_remainder=True)
     )
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, alpha=0.0, warmup_target=learning_rate,
+        0.0,
+        steps,
+        alpha=0.0,
+        warmup_target=learning_rate,
         warmup_steps=max(1, steps // 10),
     )
     model.compile(
@@ -154,7 +151,8 @@ def summarize_losses(summary):
     result = {}
     for stage, row in summary["final_losses"].items():
         values = {
-            k: float(v) for k, v in row.items()
+            k: float(v)
+            for k, v in row.items()
             if v not in ("", None)
             and k not in ("global_step", "stage", "stage_name", "stage_step")
         }
@@ -162,13 +160,28 @@ def summarize_losses(summary):
     return result
 
 
-def distill(teacher, student, strategy, out, documents, tokenizer, args,
-            layer_steps, pretraining_steps, seed, learning_rate):
+def distill(
+    teacher,
+    student,
+    strategy,
+    out,
+    documents,
+    tokenizer,
+    args,
+    layer_steps,
+    pretraining_steps,
+    seed,
+    learning_rate,
+):
     def make_dataset(start_step):
         return pretraining_dataset(
-            documents, tokenizer, args.batch_size,
-            sequence_length=args.sequence_length, max_predictions=8,
-            seed=seed, start_step=start_step,
+            documents,
+            tokenizer,
+            args.batch_size,
+            sequence_length=args.sequence_length,
+            max_predictions=8,
+            seed=seed,
+            start_step=start_step,
         )
 
     run = DistillationRun(
@@ -192,31 +205,49 @@ def pretrain_ib_bert(documents, tokenizer, args, steps, seed):
     keras.utils.set_random_seed(seed)
     teacher = ib_bert_teacher(with_heads=True, **IB_BERT)
     dataset = pretraining_dataset(
-        documents, tokenizer, args.batch_size,
-        sequence_length=args.sequence_length, max_predictions=8,
+        documents,
+        tokenizer,
+        args.batch_size,
+        sequence_length=args.sequence_length,
+        max_predictions=8,
         seed=seed + 100,
     )
 
     def to_xy(batch):
-        x = {k: batch[k] for k in ("token_ids", "segment_ids",
-                                   "padding_mask", "mask_positions")}
-        y = {"mlm_logits": batch["mask_ids"],
-             "nsp_logits": batch["next_sentence_labels"]}
-        w = {"mlm_logits": batch["mask_weights"],
-             "nsp_logits": tf.ones_like(batch["next_sentence_labels"],
-                                        tf.float32)}
+        x = {
+            k: batch[k]
+            for k in (
+                "token_ids",
+                "segment_ids",
+                "padding_mask",
+                "mask_positions",
+            )
+        }
+        y = {
+            "mlm_logits": batch["mask_ids"],
+            "nsp_logits": batch["next_sentence_labels"],
+        }
+        w = {
+            "mlm_logits": batch["mask_weights"],
+            "nsp_logits": tf.ones_like(
+                batch["next_sentence_labels"], tf.float32
+            ),
+        }
         return x, y, w
 
     teacher.compile(
         optimizer=keras.optimizers.AdamW(
             keras.optimizers.schedules.CosineDecay(
-                0.0, steps, warmup_target=5e-4,
-                warmup_steps=max(1, steps // 10))),
+                0.0, steps, warmup_target=5e-4, warmup_steps=max(1, steps // 10)
+            )
+        ),
         loss={
             "mlm_logits": keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True),
+                from_logits=True
+            ),
             "nsp_logits": keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True),
+                from_logits=True
+            ),
         },
     )
     history = teacher.fit(dataset.take(steps).map(to_xy), verbose=0)
@@ -226,8 +257,9 @@ def pretrain_ib_bert(documents, tokenizer, args, steps, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", default="runs/distillation_check")
-    parser.add_argument("--strategies", nargs="*",
-                        default=["auxiliary", "joint", "progressive"])
+    parser.add_argument(
+        "--strategies", nargs="*", default=["auxiliary", "joint", "progressive"]
+    )
     parser.add_argument("--layer-steps", type=int, default=60)
     parser.add_argument("--pretraining-steps", type=int, default=60)
     parser.add_argument("--finetune-steps", type=int, default=300)
@@ -240,8 +272,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-part-a", action="store_true")
     parser.add_argument("--skip-part-b", action="store_true")
-    parser.add_argument("--quick", action="store_true",
-                        help="Tiny step counts: checks the plumbing only.")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="Tiny step counts: checks the plumbing only.",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.layer_steps, args.pretraining_steps = 2, 2
@@ -256,14 +291,13 @@ def main(argv=None):
         lowercase=True,
     )
     train_texts, train_labels = keras_mobilebert.data.load_rotten_tomatoes(
-        "train")
-    test_texts, test_labels = keras_mobilebert.data.load_rotten_tomatoes(
-        "test")
+        "train"
+    )
+    test_texts, test_labels = keras_mobilebert.data.load_rotten_tomatoes("test")
     # Distillation text: the training sentences only (never the test ones),
     # each its own document.
     documents = [[t] for t in train_texts]
-    train = (encode(tokenizer, train_texts, args.sequence_length),
-             train_labels)
+    train = (encode(tokenizer, train_texts, args.sequence_length), train_labels)
     test = (encode(tokenizer, test_texts, args.sequence_length), test_labels)
 
     results = {"config": vars(args), "part_a": {}, "part_b": {}}
@@ -287,17 +321,30 @@ def part_a(args, out, results, documents, tokenizer, train, test):
         tic = time.time()
         student = build_student(args.seed)
         summary = distill(
-            teacher, student, strategy, out / f"a_{strategy}", documents,
-            tokenizer, args, args.layer_steps, args.pretraining_steps,
-            args.seed, args.learning_rate,
+            teacher,
+            student,
+            strategy,
+            out / f"a_{strategy}",
+            documents,
+            tokenizer,
+            args,
+            args.layer_steps,
+            args.pretraining_steps,
+            args.seed,
+            args.learning_rate,
         )
         steps = summary["total_steps"]
         total_distill[strategy] = steps
         distill_time = time.time() - tic
         log(f"  {steps} steps in {distill_time:.0f} s; fine-tuning")
         accuracy = fine_tune(
-            student.backbone, train, test, args.finetune_steps,
-            args.batch_size, args.finetune_learning_rate, args.seed,
+            student.backbone,
+            train,
+            test,
+            args.finetune_steps,
+            args.batch_size,
+            args.finetune_learning_rate,
+            args.seed,
         )
         results["part_a"][strategy] = {
             "distill_steps": steps,
@@ -315,16 +362,26 @@ def part_a(args, out, results, documents, tokenizer, train, test):
     results["part_a"]["baseline"] = {
         "finetune_steps": baseline_steps,
         "accuracy": fine_tune(
-            student.backbone, train, test, baseline_steps, args.batch_size,
-            args.finetune_learning_rate, args.seed,
+            student.backbone,
+            train,
+            test,
+            baseline_steps,
+            args.batch_size,
+            args.finetune_learning_rate,
+            args.seed,
         ),
     }
     student = build_student(args.seed)
     results["part_a"]["baseline_short"] = {
         "finetune_steps": args.finetune_steps,
         "accuracy": fine_tune(
-            student.backbone, train, test, args.finetune_steps,
-            args.batch_size, args.finetune_learning_rate, args.seed,
+            student.backbone,
+            train,
+            test,
+            args.finetune_steps,
+            args.batch_size,
+            args.finetune_learning_rate,
+            args.seed,
         ),
     }
     log(f"  baseline: {results['part_a']['baseline']}")
@@ -335,21 +392,35 @@ def part_b(args, out, results, documents, tokenizer, train, test):
     """IB-BERT-shaped teacher trained here; soft-target pre-training KD."""
     log("Part B: training an IB-BERT-shaped teacher with MLM + NSP")
     ib_teacher, teacher_losses = pretrain_ib_bert(
-        documents, tokenizer, args, args.ib_bert_steps, args.seed)
+        documents, tokenizer, args, args.ib_bert_steps, args.seed
+    )
     results["part_b"]["teacher_training_losses"] = teacher_losses
     log(f"  teacher losses {teacher_losses}")
     student = build_student(args.seed)
     summary = distill(
-        ib_teacher, student, "progressive", out / "b_progressive",
-        documents, tokenizer, args, max(1, args.layer_steps // 2),
-        args.pretraining_steps, args.seed, args.learning_rate,
+        ib_teacher,
+        student,
+        "progressive",
+        out / "b_progressive",
+        documents,
+        tokenizer,
+        args,
+        max(1, args.layer_steps // 2),
+        args.pretraining_steps,
+        args.seed,
+        args.learning_rate,
     )
     results["part_b"]["progressive"] = {
         "copied_from_teacher": len(summary["copied"]),
         "final_losses": summarize_losses(summary),
         "accuracy": fine_tune(
-            student.backbone, train, test, args.finetune_steps,
-            args.batch_size, args.finetune_learning_rate, args.seed,
+            student.backbone,
+            train,
+            test,
+            args.finetune_steps,
+            args.batch_size,
+            args.finetune_learning_rate,
+            args.seed,
         ),
     }
     log(f"  {results['part_b']['progressive']}")
@@ -361,13 +432,17 @@ def print_table(results):
     print("\nPart A: MiniLM-L6 teacher -> 4-layer MobileBERT-shaped student")
     print(f"{'strategy':<14}{'steps (KD+FT)':>15}{'acc':>8}  final losses")
     for name, row in part_a.items():
-        steps = (f"{row.get('distill_steps', 0)}+{row['finetune_steps']}")
+        steps = f"{row.get('distill_steps', 0)}+{row['finetune_steps']}"
         losses = ""
         for stage, values in row.get("final_losses", {}).items():
-            picks = {k: v for k, v in values.items()
-                     if k.startswith(("fm_", "att_", "mlm", "var_"))}
+            picks = {
+                k: v
+                for k, v in values.items()
+                if k.startswith(("fm_", "att_", "mlm", "var_"))
+            }
             losses += f" {stage}: " + ", ".join(
-                f"{k}={v:.3g}" for k, v in picks.items())
+                f"{k}={v:.3g}" for k, v in picks.items()
+            )
         print(f"{name:<14}{steps:>15}{row['accuracy']:>8.4f} {losses}")
     if results.get("part_b"):
         print("\nPart B: IB-BERT-shaped teacher trained here")

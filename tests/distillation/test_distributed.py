@@ -68,19 +68,32 @@ SCRIPT = textwrap.dedent(
 
 
 def test_mirrored_step_equals_single_device_step():
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
-               CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=600,
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
     )
-    lines = [l for l in result.stdout.splitlines() if l.startswith("RESULT ")]
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = [
+        ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")
+    ]
     assert result.returncode == 0 and lines, result.stderr[-3000:]
-    report = json.loads(lines[0][len("RESULT "):])
+    report = json.loads(lines[0][len("RESULT ") :])
     assert report["init_diff"] == 0.0
     assert report["update"] > 1e-4
     assert report["diff"] < 1e-6 * max(1.0, report["update"] * 100), report
     assert report["teacher_diff"] == 0.0
     for name, (single, mirrored) in report["losses"].items():
         assert abs(single - mirrored) <= 1e-5 * max(1.0, abs(single)), (
-            name, single, mirrored)
+            name,
+            single,
+            mirrored,
+        )

@@ -141,19 +141,28 @@ def test_pretraining_distillation_matches_numpy():
     mlm_expected = (ce * weights).sum() / weights.sum()
     nsp_expected = -np_log_softmax(nsp)[np.arange(B), labels].mean()
     mlm, nsp_loss = L.pretraining_distillation_loss(
-        s_logits, ids, weights, nsp, labels, teacher_mlm_logits=t_logits,
-        alpha=alpha, temperature=temperature,
+        s_logits,
+        ids,
+        weights,
+        nsp,
+        labels,
+        teacher_mlm_logits=t_logits,
+        alpha=alpha,
+        temperature=temperature,
     )
     np.testing.assert_allclose(float(mlm), mlm_expected, rtol=1e-5)
     np.testing.assert_allclose(float(nsp_loss), nsp_expected, rtol=1e-5)
     # No teacher logits: the hard MLM loss.
     hard, _ = L.pretraining_distillation_loss(s_logits, ids, weights)
-    hard_expected = -(
-        np_log_softmax(s_logits)[
-            np.arange(B)[:, None], np.arange(masks)[None], ids
-        ]
-        * weights
-    ).sum() / weights.sum()
+    hard_expected = (
+        -(
+            np_log_softmax(s_logits)[
+                np.arange(B)[:, None], np.arange(masks)[None], ids
+            ]
+            * weights
+        ).sum()
+        / weights.sum()
+    )
     np.testing.assert_allclose(float(hard), hard_expected, rtol=1e-5)
 
 
@@ -172,7 +181,8 @@ def test_task_distillation_matches_numpy():
     soft_only = L.task_distillation_loss(s, t, temperature=1.0)
     tl1, sl1 = np_log_softmax(t), np_log_softmax(s)
     np.testing.assert_allclose(
-        float(soft_only), (np.exp(tl1) * (tl1 - sl1)).sum(-1).mean(),
+        float(soft_only),
+        (np.exp(tl1) * (tl1 - sl1)).sum(-1).mean(),
         rtol=1e-5,
     )
     with pytest.raises(ValueError, match="labels"):
@@ -186,16 +196,18 @@ def test_teacher_side_gets_no_gradient():
     t_logits = tf.constant(RNG.normal(size=(B, 2, 7)).astype("float32"))
     s_logits = tf.constant(RNG.normal(size=(B, 2, 7)).astype("float32"))
     with tf.GradientTape(persistent=True) as tape:
-        tape.watch([t_hidden, s_hidden, t_scores, s_scores, t_logits,
-                    s_logits])
+        tape.watch([t_hidden, s_hidden, t_scores, s_scores, t_logits, s_logits])
         total = (
             L.feature_map_transfer_loss(t_hidden, s_hidden, MASK)
             + L.mean_transfer_loss(t_hidden, s_hidden, MASK)
             + L.variance_transfer_loss(t_hidden, s_hidden, MASK)
             + L.attention_transfer_loss(t_scores, s_scores, MASK)
             + L.pretraining_distillation_loss(
-                s_logits, np.zeros((B, 2)), np.ones((B, 2)),
-                teacher_mlm_logits=t_logits)[0]
+                s_logits,
+                np.zeros((B, 2)),
+                np.ones((B, 2)),
+                teacher_mlm_logits=t_logits,
+            )[0]
             + L.task_distillation_loss(s_logits[:, 0], t_logits[:, 0])
         )
     for teacher_tensor in (t_hidden, t_scores, t_logits):

@@ -19,39 +19,71 @@ from keras_mobilebert.distillation.runner import load_npz
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEACHER = {
-    "num_layers": 2, "hidden_dim": 16, "intermediate_dim": 32,
-    "embedding_dim": 8, "bottleneck_dim": 24, "num_heads": 2,
+    "num_layers": 2,
+    "hidden_dim": 16,
+    "intermediate_dim": 32,
+    "embedding_dim": 8,
+    "bottleneck_dim": 24,
+    "num_heads": 2,
     "max_sequence_length": 16,
 }
 STUDENT = {
-    "num_layers": 2, "hidden_dim": 16, "intermediate_dim": 16,
-    "embedding_dim": 8, "bottleneck_dim": 8, "num_heads": 2,
-    "num_feedforward_networks": 2, "max_sequence_length": 16,
+    "num_layers": 2,
+    "hidden_dim": 16,
+    "intermediate_dim": 16,
+    "embedding_dim": 8,
+    "bottleneck_dim": 8,
+    "num_heads": 2,
+    "num_feedforward_networks": 2,
+    "max_sequence_length": 16,
 }
 
 
 def recipe(output_dir, text, kill_after=None):
     args = [
-        sys.executable, str(ROOT / "recipes" / "distill_mobilebert.py"),
-        "--teacher", "ib_bert_en_uncased",
-        "--teacher-overrides", json.dumps(TEACHER),
-        "--student-overrides", json.dumps(STUDENT),
-        "--strategy", "progressive",
+        sys.executable,
+        str(ROOT / "recipes" / "distill_mobilebert.py"),
+        "--teacher",
+        "ib_bert_en_uncased",
+        "--teacher-overrides",
+        json.dumps(TEACHER),
+        "--student-overrides",
+        json.dumps(STUDENT),
+        "--strategy",
+        "progressive",
         # Stages: layer_1 steps 0-4, layer_2 4-8, pre-training 8-12;
         # checkpoints every 2 steps.
-        "--layer-steps", "4", "--pretraining-steps", "4",
-        "--checkpoint-every", "2", "--batch-size", "4",
-        "--sequence-length", "16", "--max-predictions", "3",
-        "--text", str(text), "--output-dir", str(output_dir),
-        "--verbose", "0",
+        "--layer-steps",
+        "4",
+        "--pretraining-steps",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--batch-size",
+        "4",
+        "--sequence-length",
+        "16",
+        "--max-predictions",
+        "3",
+        "--text",
+        str(text),
+        "--output-dir",
+        str(output_dir),
+        "--verbose",
+        "0",
     ]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
-               CUDA_VISIBLE_DEVICES="")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+    )
     env.pop(KILL_ENV, None)
     if kill_after:
         env[KILL_ENV] = str(kill_after)
-    return subprocess.run(args, env=env, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        args, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def final_student(output_dir):
@@ -80,8 +112,7 @@ def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):
     killed = recipe(interrupted, text, kill_after=7)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     progress, meta = load_npz(interrupted / "checkpoints" / "progress.npz")
-    assert (meta["stage"], meta["stage_step"], meta["global_step"]) == (
-        1, 2, 6)
+    assert (meta["stage"], meta["stage_step"], meta["global_step"]) == (1, 2, 6)
     assert not (interrupted / "student").exists()
     resumed = recipe(interrupted, text)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -98,29 +129,49 @@ def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):
     with open(interrupted / "losses.csv") as f:
         rows_b = list(csv.DictReader(f))
     assert [r["global_step"] for r in rows_b] == [
-        "2", "4", "6", "8", "10", "12"]
+        "2",
+        "4",
+        "6",
+        "8",
+        "10",
+        "12",
+    ]
     assert rows_a == rows_b
     assert {"fm_l1", "att_l2", "mlm_loss", "nsp_loss"} <= set(rows_a[0])
-    for name in ("losses.png", "student/config.json",
-                 "student_pretraining.weights.h5",
-                 "checkpoints/stage_00_layer_1.npz",
-                 "checkpoints/stage_01_layer_2.npz"):
+    for name in (
+        "losses.png",
+        "student/config.json",
+        "student_pretraining.weights.h5",
+        "checkpoints/stage_00_layer_1.npz",
+        "checkpoints/stage_01_layer_2.npz",
+    ):
         assert (interrupted / name).exists(), name
     assert (interrupted / "losses.png").read_bytes()[:4] == b"\x89PNG"
     # Nothing half-written is left beside the checkpoints.
-    assert not [p for p in (interrupted / "checkpoints").iterdir()
-                if p.name.startswith(".")]
+    assert not [
+        p
+        for p in (interrupted / "checkpoints").iterdir()
+        if p.name.startswith(".")
+    ]
 
 
 def test_distill_subcommand_registration():
     parser = argparse.ArgumentParser(prog="keras-mobilebert")
     subparsers = parser.add_subparsers(dest="command")
     command.register(subparsers)
-    args = parser.parse_args([
-        "distill", "--output-dir", "runs/x", "--strategy", "joint",
-        "--layer-map", "1:2,2:4", "--student-overrides",
-        '{"num_layers": 2}',
-    ])
+    args = parser.parse_args(
+        [
+            "distill",
+            "--output-dir",
+            "runs/x",
+            "--strategy",
+            "joint",
+            "--layer-map",
+            "1:2,2:4",
+            "--student-overrides",
+            '{"num_layers": 2}',
+        ]
+    )
     assert args.func is command.run
     assert args.strategy == "joint"
     assert args.student_overrides == {"num_layers": 2}

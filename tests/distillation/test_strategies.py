@@ -17,7 +17,11 @@ from tests.distillation import tiny
 def test_stage_structure_of_each_strategy():
     progressive = build_stages("progressive", 3, 5, 7)
     assert [s.name for s in progressive] == [
-        "layer_1", "layer_2", "layer_3", "pretraining_distillation"]
+        "layer_1",
+        "layer_2",
+        "layer_3",
+        "pretraining_distillation",
+    ]
     assert [s.num_layers for s in progressive] == [1, 2, 3, 3]
     assert progressive[2].transfer_layers == (3,)
     assert progressive[2].lower_rate_layers == (1, 2)
@@ -27,7 +31,9 @@ def test_stage_structure_of_each_strategy():
 
     joint = build_stages("joint", 3, 5, 7)
     assert [(s.name, s.steps) for s in joint] == [
-        ("joint_layerwise", 15), ("pretraining_distillation", 7)]
+        ("joint_layerwise", 15),
+        ("pretraining_distillation", 7),
+    ]
     assert joint[0].transfer_layers == (1, 2, 3) and not joint[0].pretraining
 
     auxiliary = build_stages("auxiliary", 3, 5, 7)
@@ -38,7 +44,9 @@ def test_stage_structure_of_each_strategy():
     for stages in (progressive, joint, auxiliary):
         assert sum(s.steps for s in stages) == 22
     assert [s.name for s in build_stages("progressive", 2, 3, 0)] == [
-        "layer_1", "layer_2"]
+        "layer_1",
+        "layer_2",
+    ]
     with pytest.raises(ValueError, match="Unknown strategy"):
         build_stages("sequential", 3, 1, 1)
 
@@ -56,8 +64,9 @@ def test_copy_from_teacher_is_by_name_not_position():
     keras.utils.set_random_seed(7)
     teacher = distinct_norm_teacher()
     student = tiny.student(num_layers=3)
-    copied, skipped = copy_from_teacher(as_teacher(teacher),
-                                        MobileBertTaps(student))
+    copied, skipped = copy_from_teacher(
+        as_teacher(teacher), MobileBertTaps(student)
+    )
     assert not skipped
     t_vars = {v.path: v for v in teacher.variables}
     for v in copied:
@@ -67,7 +76,8 @@ def test_copy_from_teacher_is_by_name_not_position():
     assert "mlm_head/output_bias" in paths and "nsp_head/kernel" in paths
     np.testing.assert_array_equal(
         student.backbone.embeddings.norm.gamma.numpy(),
-        teacher.backbone.embeddings.norm.gamma.numpy())
+        teacher.backbone.embeddings.norm.gamma.numpy(),
+    )
     # A student of another shape: mismatches are reported, not forced.
     small = tiny.student(embedding_dim=4)
     _, skipped = copy_from_teacher(as_teacher(teacher), MobileBertTaps(small))
@@ -76,8 +86,9 @@ def test_copy_from_teacher_is_by_name_not_position():
 
 def mean_abs_change(before, variables):
     after = tiny.snapshot(variables)
-    return np.mean(np.concatenate(
-        [np.abs(a - b).ravel() for a, b in zip(after, before)]))
+    return np.mean(
+        np.concatenate([np.abs(a - b).ravel() for a, b in zip(after, before)])
+    )
 
 
 def test_progressive_stage_rules():
@@ -88,7 +99,9 @@ def test_progressive_stage_rules():
     copied, _ = copy_from_teacher(as_teacher(teacher), taps)
     stage = build_stages("progressive", 3, 1, 1)[1]  # layer_2
     distiller = Distiller(
-        teacher, student, num_layers=stage.num_layers,
+        teacher,
+        student,
+        num_layers=stage.num_layers,
         transfer_layers=stage.transfer_layers,
     )
     # The stage's graphs stop at block 2 (student) and its pair (teacher).
@@ -99,13 +112,19 @@ def test_progressive_stage_rules():
     # Adam's first step moves every weight by about lr * sign(grad): the
     # same scale for every layer, so the rate factor shows directly.
     distiller.compile(keras.optimizers.Adam(1e-3))
-    layer = {k: [v for v in taps.layer_variables(k) if v.trainable]
-             for k in (1, 2, 3)}
+    layer = {
+        k: [v for v in taps.layer_variables(k) if v.trainable]
+        for k in (1, 2, 3)
+    }
     before = {k: tiny.snapshot(layer[k]) for k in (1, 2, 3)}
     frozen = taps.embedding_variables() + taps.head_variables()
     frozen_before = tiny.snapshot(frozen)
-    distiller.fit(tf.data.Dataset.from_tensors(tiny.batch()).repeat(),
-                  steps_per_epoch=1, epochs=1, verbose=0)
+    distiller.fit(
+        tf.data.Dataset.from_tensors(tiny.batch()).repeat(),
+        steps_per_epoch=1,
+        epochs=1,
+        verbose=0,
+    )
     # Above k: unchanged.
     for b, a in zip(before[3], tiny.snapshot(layer[3])):
         np.testing.assert_array_equal(b, a)

@@ -38,8 +38,9 @@ STUDENT_CONFIG = dict(
 
 
 def teacher(with_heads=True, **overrides):
-    return ib_bert_teacher(with_heads=with_heads,
-                           **{**TEACHER_CONFIG, **overrides})
+    return ib_bert_teacher(
+        with_heads=with_heads, **{**TEACHER_CONFIG, **overrides}
+    )
 
 
 def student(with_heads=True, **overrides):
