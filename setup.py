@@ -57,7 +57,7 @@ setup(
             "safetensors>=0.4",
             "pytest>=8,<10",
             "build>=1.2",
-            "setuptools>=69",
+            "setuptools>=61",
             "wheel>=0.43",
         ],
     },
