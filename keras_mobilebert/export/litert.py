@@ -694,6 +694,26 @@ def _tolerance(quantization, tolerance):
     return limits
 
 
+def _with_metadata(model, kind, tflite_bytes, labels):
+    from keras_mobilebert.export.metadata import add_classifier_metadata
+
+    if kind != "classifier":
+        raise ValueError("labels (metadata) apply to classifiers only.")
+    labels = [str(label) for label in labels]
+    if len(labels) != model.num_classes:
+        raise ValueError(
+            f"{len(labels)} labels given for {model.num_classes} classes."
+        )
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is None:
+        raise ValueError(
+            "Metadata needs the classifier's tokenizer vocabulary; the "
+            "classifier has no preprocessor."
+        )
+    vocabulary = preprocessor.tokenizer.get_vocabulary()
+    return add_classifier_metadata(tflite_bytes, vocabulary, labels)
+
+
 def _has_fake_quant(model):
     from keras_mobilebert.quantization.fake_quant import is_quantize_aware
 
@@ -711,6 +731,7 @@ def to_litert(
     num_samples=32,
     num_representative=200,
     tolerance=None,
+    labels=None,
     log=print,
 ):
     """Export a MobileBERT model to a verified LiteRT (`.tflite`) file.
@@ -758,6 +779,12 @@ def to_litert(
             int8.
         tolerance: optional dict overriding `TOLERANCES[quantization]`
             (`relative_error`, `label_agreement`).
+        labels: optional list of class names (classifiers only). Packs
+            TFLite metadata into the file: input names, the WordPiece
+            vocabulary of the classifier's tokenizer and the labels, as
+            associated files; MediaPipe's `TextClassifier` and the Task
+            Library's `BertNLClassifier` then take raw strings. Needs
+            `pip install mediapipe` (for the metadata schema).
         log: callable taking one string, or None for silence.
 
     Returns:
@@ -846,6 +873,8 @@ def to_litert(
         ) from None
     check_builtin_ops(tflite_bytes)
     ops = list_ops(tflite_bytes)
+    if labels is not None:
+        tflite_bytes = _with_metadata(model, kind, tflite_bytes, labels)
 
     reference = _keras_outputs(model, kind, samples)
     outputs = run_tflite(tflite_bytes, samples)
