@@ -697,21 +697,24 @@ def _tolerance(quantization, tolerance):
 def _with_metadata(model, kind, tflite_bytes, labels):
     from keras_mobilebert.export.metadata import add_classifier_metadata
 
+    _check_labels(model, kind, labels)
+    labels = [str(label) for label in labels]
+    vocabulary = model.preprocessor.tokenizer.get_vocabulary()
+    return add_classifier_metadata(tflite_bytes, vocabulary, labels)
+
+
+def _check_labels(model, kind, labels):
     if kind != "classifier":
         raise ValueError("labels (metadata) apply to classifiers only.")
-    labels = [str(label) for label in labels]
     if len(labels) != model.num_classes:
         raise ValueError(
             f"{len(labels)} labels given for {model.num_classes} classes."
         )
-    preprocessor = getattr(model, "preprocessor", None)
-    if preprocessor is None:
+    if getattr(model, "preprocessor", None) is None:
         raise ValueError(
             "Metadata needs the classifier's tokenizer vocabulary; the "
             "classifier has no preprocessor."
         )
-    vocabulary = preprocessor.tokenizer.get_vocabulary()
-    return add_classifier_metadata(tflite_bytes, vocabulary, labels)
 
 
 def _has_fake_quant(model):
@@ -821,6 +824,8 @@ def to_litert(
             "post-training quantization of a float model."
         )
     limits = _tolerance(quantization, tolerance)
+    if labels is not None:
+        _check_labels(model, kind, labels)  # Before the slow conversion.
     sequence_length = sequence_length or _default_sequence_length(model)
     sample_length = sequence_length
     samples = _samples(
