@@ -3,6 +3,7 @@
 from keras_mobilebert import data
 from keras_mobilebert import distillation
 from keras_mobilebert import layers
+from keras_mobilebert import quantization
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertClassifier
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLM

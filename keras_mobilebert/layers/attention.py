@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.layers.substitution import layer_class
 
 MASK_MODES = ("additive", "fill")
 # What a masked logit becomes in "fill" mode: GR's quantization-friendly
@@ -41,7 +42,11 @@ def mask_attention_scores(scores, padding_mask, mask_mode):
             f"Unknown attention_mask_mode {mask_mode!r}; expected one of "
             f"{MASK_MODES}."
         )
-    mask = ops.cast(padding_mask, scores.dtype)[:, None, None, :]
+    # expand_dims rather than `[:, None, None, :]`: with a dynamic sequence
+    # length LiteRT has no builtin kernel for a strided slice that adds axes
+    # (it would need the Flex op StridedSlice).
+    mask = ops.cast(padding_mask, scores.dtype)
+    mask = ops.expand_dims(ops.expand_dims(mask, 1), 1)
     if mask_mode == "fill":
         return scores * mask + (1.0 - mask) * FILL_VALUE
     return scores + (1.0 - mask) * ADDITIVE_MASK_VALUE
@@ -138,7 +143,8 @@ class MobileBertAttention(keras.layers.Layer):
         self.key_dense.build(key_shape)
         self.value_dense = self._dense("value")
         self.value_dense.build(value_shape)
-        self.softmax = keras.layers.Softmax(dtype="float32", name="softmax")
+        softmax_class = layer_class("softmax", keras.layers.Softmax)
+        self.softmax = softmax_class(dtype="float32", name="softmax")
         self.dropout_layer = keras.layers.Dropout(
             self.dropout, dtype=self.dtype_policy, name="dropout"
         )

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_mobilebert.layers.substitution import layer_class
+
 
 def kernel_initializer(initializer_range):
     """BERT's initializer: truncated normal with stddev `initializer_range`.
@@ -32,7 +34,8 @@ def make_dense(units, initializer_range, dtype, name, activation=None):
     dense = make_dense(128, 0.02, "float32", "bottleneck")
     ```
     """
-    return keras.layers.Dense(
+    dense_class = layer_class("dense", keras.layers.Dense)
+    return dense_class(
         units,
         activation=activation,
         kernel_initializer=kernel_initializer(initializer_range),

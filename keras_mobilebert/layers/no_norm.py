@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_mobilebert.layers.substitution import layer_class
+
 NORMALIZATIONS = ("no_norm", "layer_norm")
 
 
@@ -95,7 +97,7 @@ def make_normalization(normalization, epsilon, dtype, name):
     ```
     """
     if normalization == "no_norm":
-        return NoNorm(dtype=dtype, name=name)
+        return layer_class("no_norm", NoNorm)(dtype=dtype, name=name)
     if normalization == "layer_norm":
         return keras.layers.LayerNormalization(
             epsilon=epsilon, dtype=dtype, name=name

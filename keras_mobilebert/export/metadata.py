@@ -1,0 +1,185 @@
+"""TFLite metadata for a BERT classifier: one file an app can ship.
+
+The metadata (the flatbuffer format of the TFLite Support library, read by
+MediaPipe's `TextClassifier` and the Task Library's `BertNLClassifier`)
+names the input tensors `ids`, `mask` and `segment_ids`, carries a
+BertTokenizer process unit with the WordPiece vocabulary, and attaches the
+label file to the output tensor. The vocabulary and labels are associated
+files, packed into the `.tflite` file as a zip archive appended after the
+flatbuffer (the TFLite metadata convention), so the model file is also a
+valid zip.
+
+The metadata flatbuffer classes come from MediaPipe's pure-Python copy of
+the metadata schema (`pip install mediapipe`); the TFLite model schema from
+`ai_edge_litert`.
+"""
+
+import io
+import zipfile
+
+METADATA_NAME = "TFLITE_METADATA"
+# BertTokenizerOptions appeared in metadata parser version 1.1.0.
+MIN_PARSER_VERSION = "1.1.0"
+VOCABULARY_FILE = "vocab.txt"
+LABELS_FILE = "labels.txt"
+
+
+def _metadata_schema():
+    try:
+        from mediapipe.tasks.metadata import metadata_schema_py_generated
+    except ImportError as error:
+        raise ImportError(
+            "Writing TFLite metadata needs MediaPipe's metadata schema: "
+            "pip install mediapipe."
+        ) from error
+    return metadata_schema_py_generated
+
+
+def _input_names(model):
+    """Signature input names in the order of the subgraph's inputs."""
+    subgraph = model.subgraphs[0]
+    names = []
+    for index in subgraph.inputs:
+        tensor_name = subgraph.tensors[index].name.decode("utf-8")
+        # "serving_default_ids:0" -> "ids".
+        name = tensor_name.split(":")[0]
+        if name.startswith("serving_default_"):
+            name = name[len("serving_default_") :]
+        names.append(name)
+    return names
+
+
+def add_classifier_metadata(
+    tflite_bytes,
+    vocabulary,
+    labels,
+    name="MobileBERT classifier",
+    description="MobileBERT text classifier (keras_mobilebert).",
+):
+    """Pack tokenizer and label metadata into a classifier `.tflite`.
+
+    Args:
+        tflite_bytes: bytes of a classifier exported by `to_litert` (inputs
+            `ids`, `mask`, `segment_ids`, one float output of logits).
+        vocabulary: list of WordPiece tokens, in id order.
+        labels: list of class names, in class-index order.
+        name: string. The model name in the metadata.
+        description: string.
+
+    Returns:
+        bytes: the model with metadata and the vocabulary and label files
+        attached.
+
+    Example:
+    ```python
+    data = add_classifier_metadata(
+        tflite_bytes, tokenizer.get_vocabulary(), ["negative", "positive"]
+    )
+    ```
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as tfl
+
+    md = _metadata_schema()
+    model = tfl.ModelT.InitFromPackedBuf(bytearray(tflite_bytes), 0)
+    input_names = _input_names(model)
+    expected = {"ids", "mask", "segment_ids"}
+    if set(input_names) != expected:
+        raise ValueError(
+            f"A BERT classifier needs inputs {sorted(expected)}; the model "
+            f"has {input_names}. Export it with keras_mobilebert.export."
+        )
+    subgraph = model.subgraphs[0]
+    if len(subgraph.outputs) != 1:
+        raise ValueError(
+            f"A classifier has one output; the model has "
+            f"{len(subgraph.outputs)}."
+        )
+
+    vocab_file = md.AssociatedFileT()
+    vocab_file.name = VOCABULARY_FILE
+    vocab_file.description = "WordPiece vocabulary."
+    vocab_file.type = md.AssociatedFileType.VOCABULARY
+    tokenizer = md.ProcessUnitT()
+    tokenizer.optionsType = md.ProcessUnitOptions.BertTokenizerOptions
+    tokenizer.options = md.BertTokenizerOptionsT()
+    tokenizer.options.vocabFile = [vocab_file]
+
+    inputs = []
+    for input_name in input_names:
+        tensor = md.TensorMetadataT()
+        tensor.name = input_name
+        tensor.description = {
+            "ids": "WordPiece token ids, [CLS] first, padded with 0.",
+            "mask": "1 for real tokens, 0 for padding.",
+            "segment_ids": "0 for the first segment, 1 for the second.",
+        }[input_name]
+        tensor.content = md.ContentT()
+        tensor.content.contentPropertiesType = (
+            md.ContentProperties.FeatureProperties
+        )
+        tensor.content.contentProperties = md.FeaturePropertiesT()
+        inputs.append(tensor)
+
+    labels_file = md.AssociatedFileT()
+    labels_file.name = LABELS_FILE
+    labels_file.description = "Class names, one per line, in index order."
+    labels_file.type = md.AssociatedFileType.TENSOR_AXIS_LABELS
+    output = md.TensorMetadataT()
+    output.name = "logits"
+    output.description = "Classification logits, one per label."
+    output.content = md.ContentT()
+    output.content.contentPropertiesType = (
+        md.ContentProperties.FeatureProperties
+    )
+    output.content.contentProperties = md.FeaturePropertiesT()
+    output.associatedFiles = [labels_file]
+
+    subgraph_metadata = md.SubGraphMetadataT()
+    subgraph_metadata.inputTensorMetadata = inputs
+    subgraph_metadata.outputTensorMetadata = [output]
+    subgraph_metadata.inputProcessUnits = [tokenizer]
+    metadata = md.ModelMetadataT()
+    metadata.name = name
+    metadata.description = description
+    metadata.version = "1"
+    metadata.subgraphMetadata = [subgraph_metadata]
+    metadata.minParserVersion = MIN_PARSER_VERSION
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(metadata.Pack(builder), file_identifier=b"M001")
+    metadata_bytes = bytes(builder.Output())
+
+    buffer = tfl.BufferT()
+    buffer.data = list(metadata_bytes)
+    model.buffers.append(buffer)
+    entry = tfl.MetadataT()
+    entry.name = METADATA_NAME
+    entry.buffer = len(model.buffers) - 1
+    model.metadata = [
+        m
+        for m in (model.metadata or [])
+        if m.name not in (METADATA_NAME, METADATA_NAME.encode())
+    ] + [entry]
+    builder = flatbuffers.Builder(len(tflite_bytes) + len(metadata_bytes))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    packed = bytes(builder.Output())
+
+    archive = io.BytesIO(packed)
+    archive.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(archive, "a", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr(VOCABULARY_FILE, "\n".join(vocabulary) + "\n")
+        zipped.writestr(LABELS_FILE, "\n".join(labels) + "\n")
+    return archive.getvalue()
+
+
+def read_associated_files(tflite_bytes):
+    """The associated files packed in a `.tflite` file, by name.
+
+    Example:
+    ```python
+    files = read_associated_files(path.read_bytes())
+    files["labels.txt"].decode().split()
+    ```
+    """
+    with zipfile.ZipFile(io.BytesIO(tflite_bytes)) as zipped:
+        return {name: zipped.read(name) for name in zipped.namelist()}

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+
+from keras_mobilebert.export import litert  # noqa: E402
+from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
+from tests.models.helpers import VOCAB  # noqa: E402
+from tests.quantization import helpers  # noqa: E402
+
+LABELS = ["negative", "positive"]
+SENTENCES = [
+    "the film was great",
+    "a dull movie",
+    "The Quick Brown fox was DULL.",
+    "great great fox",
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    pytest.importorskip("mediapipe")
+    classifier = helpers.trained_classifier()
+    path = tmp_path_factory.mktemp("metadata") / "classifier.tflite"
+    litert.to_litert(
+        classifier,
+        path,
+        "float32",
+        representative_data=helpers.toy_texts(32, seed=9)[0],
+        labels=LABELS,
+        log=None,
+    )
+    return classifier, path
+
+
+def test_metadata_packs_vocabulary_and_labels(exported):
+    _, path = exported
+    files = read_associated_files(path.read_bytes())
+    assert files["labels.txt"].decode().split() == LABELS
+    assert files["vocab.txt"].decode().split("\n")[: len(VOCAB)] == VOCAB
+    # Still a model the LiteRT interpreter runs.
+    sample = litert.random_inputs(len(VOCAB), helpers.SEQUENCE_LENGTH, 1)
+    assert litert.run_tflite(path.read_bytes(), sample)["logits"].shape == (
+        1,
+        2,
+    )
+
+
+def test_mediapipe_text_classifier_gives_the_keras_labels(exported):
+    from mediapipe.tasks.python import text
+    from mediapipe.tasks.python.core import base_options
+
+    classifier, path = exported
+    logits = classifier.predict(SENTENCES, verbose=0)
+    options = text.TextClassifierOptions(
+        base_options=base_options.BaseOptions(model_asset_path=str(path))
+    )
+    with text.TextClassifier.create_from_options(options) as mediapipe:
+        for sentence, expected in zip(SENTENCES, logits):
+            categories = mediapipe.classify(sentence).classifications[0]
+            scores = {c.category_name: c.score for c in categories.categories}
+            # MediaPipe tokenizes the raw string itself (lower-casing it)
+            # and reports the logits as scores.
+            top = max(scores, key=scores.get)
+            assert top == LABELS[int(np.argmax(expected))], sentence
+            np.testing.assert_allclose(
+                [scores[label] for label in LABELS], expected, atol=1e-4
+            )
+
+
+def test_metadata_arguments_are_checked(tmp_path):
+    pytest.importorskip("mediapipe")
+    classifier = helpers.untrained_classifier()
+    with pytest.raises(ValueError, match="3 labels given for 2 classes"):
+        litert.to_litert(
+            classifier, tmp_path / "m.tflite", labels=["a", "b", "c"], log=None
+        )
+    assert not list(tmp_path.iterdir())

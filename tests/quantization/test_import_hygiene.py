@@ -1,0 +1,31 @@
+import os
+import subprocess
+import sys
+
+SCRIPT = """
+import os, sys
+import keras_mobilebert
+import keras_mobilebert.quantization
+import keras_mobilebert.export
+import keras
+print(os.environ.get("TF_USE_LEGACY_KERAS"))
+print("tensorflow_model_optimization" in sys.modules)
+print(keras.__version__.split(".")[0])
+"""
+
+
+def test_importing_the_package_leaves_keras_3_alone():
+    # TF-MOT sets TF_USE_LEGACY_KERAS=1 when imported; the package and its
+    # quantization/export modules must not import it.
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.split()
+    assert out[-3:] == ["None", "False", "3"]
