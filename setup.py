@@ -42,6 +42,8 @@ setup(
             "tensorflow-model-optimization>=0.8.1,<0.9",
         ],
         "litert": ["ai-edge-litert>=2.3,<3"],
+        # The on-device client the metadata tests classify strings with.
+        "metadata": ["mediapipe>=1.2.3,<2"],
         # Downloads hf:// handles; safetensors only speeds reading up (the
         # converter reads and writes the format itself).
         "convert": ["huggingface_hub>=0.20", "safetensors>=0.4"],
@@ -55,6 +57,10 @@ setup(
             "keras-hub[grain]>=0.32,<0.33",
             "huggingface_hub>=0.20",
             "safetensors>=0.4",
+            # So the export and MediaPipe tests run in CI. tfmot stays out:
+            # TF-MOT 0.8.1 pins absl-py~=1.2, mediapipe needs absl-py~=2.3.
+            "ai-edge-litert>=2.3,<3",
+            "mediapipe>=1.2.3,<2",
             "pytest>=8,<10",
             "build>=1.2",
             "setuptools>=61",

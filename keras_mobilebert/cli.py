@@ -5,6 +5,8 @@ Subcommands:
     finetune   the main job: fine-tune, evaluate, predict, save, reload
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
     distill    layer-wise knowledge transfer from a teacher to a student
+    export     a classifier, masked LM or backbone to a verified .tflite
+    benchmark  LiteRT and Keras latency side by side
 """
 
 import argparse
@@ -104,9 +106,11 @@ def build_parser():
 
     from keras_mobilebert.convert import command as convert_command
     from keras_mobilebert.distillation import command as distill_command
+    from keras_mobilebert.export import command as export_command
 
     convert_command.register(subparsers)
     distill_command.register(subparsers)
+    export_command.register(subparsers)
     return parser
 
 
