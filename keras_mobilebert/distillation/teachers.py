@@ -27,26 +27,15 @@ from keras import ops
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
+    make_backbone_inputs,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
     MobileBertPreTrainingModel,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_presets import (
     backbone_presets,
 )
-
-
-def _backbone_inputs():
-    return {
-        "token_ids": keras.Input(
-            shape=(None,), dtype="int32", name="token_ids"
-        ),
-        "segment_ids": keras.Input(
-            shape=(None,), dtype="int32", name="segment_ids"
-        ),
-        "padding_mask": keras.Input(
-            shape=(None,), dtype="int32", name="padding_mask"
-        ),
-    }
 
 
 def _mask_positions_input():
@@ -123,7 +112,7 @@ class MobileBertTaps:
         if with_heads and num_layers not in (None, self.num_layers):
             raise ValueError("Heads need all layers (num_layers=None).")
         taps = self.backbone.intermediates_model(num_layers)
-        inputs = _backbone_inputs()
+        inputs = make_backbone_inputs()
         outputs = dict(taps(inputs))
         if with_heads:
             inputs["mask_positions"] = _mask_positions_input()

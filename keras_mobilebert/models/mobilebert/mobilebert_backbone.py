@@ -11,6 +11,28 @@ from keras_mobilebert.models.mobilebert.builtin_presets import (
 )
 
 
+def make_backbone_inputs():
+    """The three named `keras.Input`s of a MobileBERT (or BERT) backbone.
+
+    Example:
+    ```python
+    inputs = make_backbone_inputs()
+    sorted(inputs)  # ['padding_mask', 'segment_ids', 'token_ids']
+    ```
+    """
+    return {
+        "token_ids": keras.Input(
+            shape=(None,), dtype="int32", name="token_ids"
+        ),
+        "segment_ids": keras.Input(
+            shape=(None,), dtype="int32", name="segment_ids"
+        ),
+        "padding_mask": keras.Input(
+            shape=(None,), dtype="int32", name="padding_mask"
+        ),
+    }
+
+
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
 class MobileBertBackbone(BuiltinPresetMixin, Backbone):
     """The MobileBERT encoder (Sun et al., ACL 2020), and its relatives.
@@ -180,7 +202,7 @@ class MobileBertBackbone(BuiltinPresetMixin, Backbone):
             )
 
         # === Functional Model ===
-        inputs = self._make_inputs()
+        inputs = make_backbone_inputs()
         outputs = self._forward(inputs, num_layers, with_intermediates=False)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
@@ -211,20 +233,6 @@ class MobileBertBackbone(BuiltinPresetMixin, Backbone):
         self.attention_mask_mode = attention_mask_mode
         self.initializer_range = initializer_range
         self.cls_token_index = 0
-
-    @staticmethod
-    def _make_inputs():
-        return {
-            "token_ids": keras.Input(
-                shape=(None,), dtype="int32", name="token_ids"
-            ),
-            "segment_ids": keras.Input(
-                shape=(None,), dtype="int32", name="segment_ids"
-            ),
-            "padding_mask": keras.Input(
-                shape=(None,), dtype="int32", name="padding_mask"
-            ),
-        }
 
     def _forward(self, inputs, num_layers, with_intermediates):
         x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])
@@ -281,7 +289,7 @@ class MobileBertBackbone(BuiltinPresetMixin, Backbone):
                 f"num_layers must be in [1, {self.num_layers}]; received "
                 f"{num_layers}."
             )
-        inputs = self._make_inputs()
+        inputs = make_backbone_inputs()
         outputs = self._forward(inputs, num_layers, with_intermediates=True)
         return keras.Model(
             inputs=inputs, outputs=outputs, name=f"{self.name}_intermediates"
