@@ -86,6 +86,27 @@ def recipe(output_dir, text, kill_after=None):
     )
 
 
+def assert_same_loss_log(rows_a, rows_b):
+    """The same rows and columns, with equal losses.
+
+    The weights are compared bit for bit above. A logged total is a float sum
+    of the components, and its last bit can differ between processes
+    (seen once in a full CI run: 10.973155975 vs 10.973156929 with identical
+    components and weights), so losses compare to float32 precision.
+    """
+    assert [list(r) for r in rows_a] == [list(r) for r in rows_b]
+    for a, b in zip(rows_a, rows_b):
+        for column, value in a.items():
+            if column in ("global_step", "stage", "stage_name", "stage_step"):
+                assert value == b[column], column
+            elif value == "" or b[column] == "":
+                assert value == b[column], column
+            else:
+                np.testing.assert_allclose(
+                    float(value), float(b[column]), rtol=1e-6, err_msg=column
+                )
+
+
 def final_student(output_dir):
     path = output_dir / "checkpoints" / "stage_02_pretraining_distillation.npz"
     arrays, meta = load_npz(path)
@@ -136,7 +157,7 @@ def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):
         "10",
         "12",
     ]
-    assert rows_a == rows_b
+    assert_same_loss_log(rows_a, rows_b)
     assert {"fm_l1", "att_l2", "mlm_loss", "nsp_loss"} <= set(rows_a[0])
     for name in (
         "losses.png",
