@@ -121,6 +121,19 @@ def feature_map_transfer_loss(
     return weighted_mean(ops.mean(error, axis=-1), weights)
 
 
+def _channel_statistic_loss(
+    teacher_hidden, student_hidden, padding_mask, statistic, distance
+):
+    """Mean over real tokens of `distance(stat_t - stat_s)`, where `stat` is
+    a per-token statistic over the channel axis (teacher side frozen)."""
+    teacher_stat = statistic(
+        ops.cast(ops.stop_gradient(teacher_hidden), "float32"), axis=-1
+    )
+    student_stat = statistic(ops.cast(student_hidden, "float32"), axis=-1)
+    weights = _position_weights(student_hidden, padding_mask)
+    return weighted_mean(distance(teacher_stat - student_stat), weights)
+
+
 def mean_transfer_loss(teacher_hidden, student_hidden, padding_mask=None):
     """Mean transfer: `mean over real tokens of (mu_t - mu_s)^2`.
 
@@ -136,12 +149,9 @@ def mean_transfer_loss(teacher_hidden, student_hidden, padding_mask=None):
     loss = mean_transfer_loss(h_teacher, h_student, padding_mask)
     ```
     """
-    teacher_mean = ops.mean(
-        ops.cast(ops.stop_gradient(teacher_hidden), "float32"), axis=-1
+    return _channel_statistic_loss(
+        teacher_hidden, student_hidden, padding_mask, ops.mean, ops.square
     )
-    student_mean = ops.mean(ops.cast(student_hidden, "float32"), axis=-1)
-    weights = _position_weights(student_hidden, padding_mask)
-    return weighted_mean(ops.square(teacher_mean - student_mean), weights)
 
 
 def variance_transfer_loss(teacher_hidden, student_hidden, padding_mask=None):
@@ -159,12 +169,9 @@ def variance_transfer_loss(teacher_hidden, student_hidden, padding_mask=None):
     loss = variance_transfer_loss(h_teacher, h_student, padding_mask)
     ```
     """
-    teacher_var = ops.var(
-        ops.cast(ops.stop_gradient(teacher_hidden), "float32"), axis=-1
+    return _channel_statistic_loss(
+        teacher_hidden, student_hidden, padding_mask, ops.var, ops.abs
     )
-    student_var = ops.var(ops.cast(student_hidden, "float32"), axis=-1)
-    weights = _position_weights(student_hidden, padding_mask)
-    return weighted_mean(ops.abs(teacher_var - student_var), weights)
 
 
 def _masked_log_softmax(scores, key_mask):
