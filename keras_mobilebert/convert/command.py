@@ -73,7 +73,7 @@ def register(subparsers):
 
 
 def _detect(src):
-    from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.convert import hf_snapshot
     from keras_mobilebert.models.mobilebert.mobilebert_presets import (
         backbone_presets,
     )
@@ -84,7 +84,7 @@ def _detect(src):
         return "huggingface"
     path = pathlib.Path(src)
     if path.is_dir() and (path / "config.json").is_file():
-        if huggingface.is_hf_snapshot(path):
+        if hf_snapshot.is_hf_snapshot(path):
             return "huggingface"
     if (
         path.suffix == ".index"
@@ -161,7 +161,7 @@ def run(args):
 def _export(args, say):
     import keras_hub
 
-    from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.convert import hf_export
     from keras_mobilebert.convert.weights import ConversionError
     from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
         MobileBertBackbone,
@@ -217,6 +217,6 @@ def _export(args, say):
     candidate = src / "assets" / "tokenizer" / "vocabulary.txt"
     if candidate.is_file() and getattr(model, "preprocessor", None) is None:
         vocabulary = candidate
-    huggingface.export_to_huggingface(model, args.dst, vocabulary=vocabulary)
+    hf_export.export_to_huggingface(model, args.dst, vocabulary=vocabulary)
     say(f"Wrote the Hugging Face snapshot {args.dst}")
     return 0

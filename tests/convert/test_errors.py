@@ -7,10 +7,12 @@ import sys
 import numpy as np
 import pytest
 
+from keras_mobilebert.convert import hf_config
 from keras_mobilebert.convert import huggingface
-from keras_mobilebert.convert.huggingface import read_safetensors as load_file
-from keras_mobilebert.convert.huggingface import write_safetensors as save_file
+from keras_mobilebert.convert import weight_files
 from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
+from keras_mobilebert.convert.weight_files import read_safetensors as load_file
+from keras_mobilebert.convert.weight_files import write_safetensors as save_file
 from keras_mobilebert.convert.weights import ConversionError
 
 from .parity import FIXTURES
@@ -104,7 +106,7 @@ def test_hf_cannot_run_teacher_shape():
         "hidden_size": 512,
     }
     with pytest.raises(ConversionError, match="TF1 checkpoint"):
-        huggingface.backbone_config_from_hf(config)
+        hf_config.backbone_config_from_hf(config)
 
 
 def test_invalid_json_config(snapshot):
@@ -369,12 +371,12 @@ def test_bfloat16_safetensors_without_torch(tmp_path):
     ).encode()
     path = tmp_path / "model.safetensors"
     path.write_bytes(len(header).to_bytes(8, "little") + header + bits)
-    tensors = huggingface.read_safetensors(path)
+    tensors = weight_files.read_safetensors(path)
     expected = (values.view(np.uint32) & 0xFFFF0000).view(np.float32)
     np.testing.assert_array_equal(tensors["w"], expected)
     path.write_bytes(len(header).to_bytes(8, "little") + header + bits[:5])
     with pytest.raises(ConversionError, match="truncated"):
-        huggingface.read_safetensors(path)
+        weight_files.read_safetensors(path)
 
 
 def test_keras_h5_with_layer_name_attributes(tmp_path):
@@ -398,7 +400,7 @@ def test_keras_h5_with_layer_name_attributes(tmp_path):
         group = f.create_group("seq_relationship___cls")
         group.attrs["weight_names"] = [nsp.encode()]
         group.create_dataset(nsp, data=tensors["cls.seq_relationship.weight"].T)
-    read = huggingface.read_tf_h5(tmp_path / "tf_model.h5")
+    read = weight_files.read_tf_h5(tmp_path / "tf_model.h5")
     assert sorted(read) == sorted([name, "cls.seq_relationship.weight"])
     np.testing.assert_array_equal(read[name], tensors[name])
     np.testing.assert_array_equal(

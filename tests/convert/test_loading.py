@@ -9,9 +9,11 @@ import pytest
 
 import keras_mobilebert
 from keras_mobilebert.convert import command
+from keras_mobilebert.convert import hf_config
+from keras_mobilebert.convert import hf_export
 from keras_mobilebert.convert import huggingface
-from keras_mobilebert.convert.huggingface import read_safetensors as load_file
-from keras_mobilebert.convert.huggingface import write_safetensors as save_file
+from keras_mobilebert.convert.weight_files import read_safetensors as load_file
+from keras_mobilebert.convert.weight_files import write_safetensors as save_file
 from keras_mobilebert.convert.weights import ConversionError
 
 from .parity import FIXTURES
@@ -191,7 +193,7 @@ def test_builtin_name_converts_from_its_hf_source(monkeypatch, tmp_path):
         "convert_snapshot",
         lambda source, **kw: (seen.append(source), real_convert(SNAPSHOT))[1],
     )
-    config = huggingface.backbone_config_from_hf(
+    config = hf_config.backbone_config_from_hf(
         json.loads((SNAPSHOT / "config.json").read_text())
     )
     entry = dict(
@@ -297,7 +299,7 @@ def test_hf_keras_hf_round_trip_gives_the_same_tensors(tmp_path):
         src = FIXTURES / variant / "hf"
         converted = huggingface.convert_snapshot(src)
         dst = tmp_path / variant
-        huggingface.export_to_huggingface(
+        hf_export.export_to_huggingface(
             converted.pretraining_model, dst, vocabulary=src / "vocab.txt"
         )
         before, after = _hf_tensors(src), _hf_tensors(dst)
@@ -306,7 +308,7 @@ def test_hf_keras_hf_round_trip_gives_the_same_tensors(tmp_path):
             np.testing.assert_array_equal(after[name], value, err_msg=name)
         config = json.loads((dst / "config.json").read_text())
         original = json.loads((src / "config.json").read_text())
-        for key in huggingface.HF_CONFIG_DEFAULTS:
+        for key in hf_config.HF_CONFIG_DEFAULTS:
             if key != "classifier_dropout":
                 assert config[key] == original[key], key
         assert (dst / "vocab.txt").read_text() == (
@@ -319,7 +321,7 @@ def test_export_refuses_what_hf_cannot_compute(tmp_path):
         FIXTURES / "ib_bert" / "tf1"
     )
     with pytest.raises(ConversionError, match="1e-05|fill|bottleneck_dim"):
-        huggingface.export_to_huggingface(converted.backbone, tmp_path / "x")
+        hf_export.export_to_huggingface(converted.backbone, tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -329,7 +331,7 @@ def test_export_loads_in_transformers(tmp_path):
     io = load_io("mobilebert")
     backbone = keras_mobilebert.MobileBertBackbone.from_preset(str(SNAPSHOT))
     dst = tmp_path / "hf"
-    huggingface.export_to_huggingface(
+    hf_export.export_to_huggingface(
         backbone, dst, vocabulary=SNAPSHOT / "vocab.txt"
     )
     model = transformers.MobileBertModel.from_pretrained(str(dst)).eval()
@@ -347,7 +349,7 @@ def test_export_loads_in_transformers(tmp_path):
     classifier = keras_mobilebert.MobileBertClassifier(
         backbone, num_classes=3, pooled_normalization=None, dropout=0.0
     )
-    huggingface.export_to_huggingface(
+    hf_export.export_to_huggingface(
         classifier, tmp_path / "cls", vocabulary=SNAPSHOT / "vocab.txt"
     )
     hf_cls = transformers.MobileBertForSequenceClassification.from_pretrained(

@@ -127,9 +127,10 @@ class BuiltinPresetMixin:
         load_weights = args[0] if args else kwargs.get("load_weights", True)
         wants_weights = cls.loads_weights and load_weights
         if isinstance(preset, str) and preset not in backbone_presets:
+            from keras_mobilebert.convert import hf_snapshot
             from keras_mobilebert.convert import huggingface
 
-            if huggingface.is_hf_mobilebert(preset):
+            if hf_snapshot.is_hf_mobilebert(preset):
                 return huggingface.from_preset(cls, preset, *args, **kwargs)
         if isinstance(preset, str) and preset in backbone_presets:
             converted = _find_converted(preset)
