@@ -3,7 +3,6 @@
 `keras_mobilebert.cli` adds them with `register(subparsers)`.
 """
 
-import gc
 import pathlib
 
 
@@ -40,7 +39,6 @@ def run_export_command(args):
                 f"accuracy {report['tflite_accuracy']:.4f} (Keras "
                 f"{report['keras_accuracy']:.4f})"
             )
-            _skip_final_collection()
             return
     else:
         representative = _read_lines(args.data) if args.data else None
@@ -62,14 +60,6 @@ def run_export_command(args):
         f"wrote {result.path}: {result.size_bytes:,} bytes, max abs error "
         f"{result.max_abs_error:.3g}, label agreement {agreement}"
     )
-    _skip_final_collection()
-
-
-def _skip_final_collection():
-    # After conversions the heap holds a large graph of TensorFlow objects
-    # and CPython's last full collection at exit can take minutes; the
-    # file is written, so freeze the heap instead.
-    gc.freeze()
 
 
 def _read_lines(path):
@@ -101,7 +91,6 @@ def run_benchmark_command(args):
         runs=args.runs,
         warmup=args.warmup,
     )
-    _skip_final_collection()
 
 
 def register(subparsers):
