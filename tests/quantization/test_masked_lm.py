@@ -14,6 +14,13 @@ from keras_mobilebert.quantization import quantize_aware
 from tests.models.helpers import VOCAB
 from tests.quantization import helpers
 
+SENTENCES = [
+    "the quick brown fox jumped",
+    "a great film",
+    "the movie was dull",
+    "the fox jumped a film",
+]
+
 
 def _toy_masked_lm():
     keras.utils.set_random_seed(0)
@@ -55,12 +62,15 @@ def test_qat_masked_lm_trains_reloads_and_exports_int8(tmp_path):
     from keras_mobilebert.export import litert
 
     qat = quantize_aware(_toy_masked_lm())
-    texts, _ = helpers.toy_texts(256, seed=3)
+    # Sentences whose masked words their context predicts: the model gets
+    # confident, so the int8 file's top-1 tokens are not near-ties (on
+    # random word salad the agreement wandered between 0.88 and 0.98).
+    texts = SENTENCES * 64
     qat.compile(optimizer=keras.optimizers.Adam(3e-3))
     history = qat.fit(x=texts, batch_size=32, epochs=4, verbose=0)
     losses = history.history["loss"]
-    # Masking is random: 4 epochs take the loss from about 1.75 to 1.4.
-    assert losses[-1] < 0.9 * losses[0], losses
+    # Masking is random; 4 epochs took the loss from about 1.7 to 0.95.
+    assert losses[-1] < 0.8 * losses[0], losses
 
     qat.save_to_preset(str(tmp_path / "qat"))
     restored = MobileBertMaskedLM.from_preset(str(tmp_path / "qat"))
