@@ -31,6 +31,7 @@ def run_export_command(args):
                 list(test_x),
                 test_y,
                 sequence_length=args.sequence_length,
+                labels=args.labels,
             )
             print(
                 f"wrote {report['path']}: {report['size_bytes']:,} bytes, "
@@ -50,6 +51,7 @@ def run_export_command(args):
         dynamic_shape=args.dynamic,
         representative_data=representative,
         num_representative=args.num_representative,
+        labels=args.labels,
     )
     agreement = (
         "n/a"
@@ -143,6 +145,17 @@ def register(subparsers):
         ),
     )
     export.add_argument("--num-representative", type=int, default=200)
+    export.add_argument(
+        "--labels",
+        nargs="+",
+        default=None,
+        help=(
+            "class names in index order (classifiers): pack TFLite metadata "
+            "(input names, WordPiece vocabulary, labels) so MediaPipe's "
+            "TextClassifier and the Task Library's BertNLClassifier take "
+            "raw strings"
+        ),
+    )
     export.set_defaults(func=run_export_command)
 
     benchmark = subparsers.add_parser(

@@ -971,6 +971,7 @@ def export_and_verify(
     test_texts,
     test_labels,
     sequence_length=None,
+    labels=None,
     log=print,
 ):
     """Export a classifier, verify it, and measure its accuracy.
@@ -988,6 +989,8 @@ def export_and_verify(
         test_texts: list of strings (held-out).
         test_labels: int array-like.
         sequence_length: int or None. None takes the preprocessor's.
+        labels: optional list of class names: packs TFLite metadata (see
+            `to_litert`).
         log: callable taking one string.
 
     Returns:
@@ -1009,6 +1012,7 @@ def export_and_verify(
         representative_data=list(representative_texts),
         sample_data=list(test_texts),
         num_samples=64,
+        labels=labels,
         log=log,
     )
     length = result.input_shape[1]
