@@ -3,7 +3,6 @@
 `keras_mobilebert.cli` adds them with `register(subparsers)`.
 """
 
-import gc
 import pathlib
 
 
@@ -32,6 +31,7 @@ def run_export_command(args):
                 list(test_x),
                 test_y,
                 sequence_length=args.sequence_length,
+                labels=args.labels,
             )
             print(
                 f"wrote {report['path']}: {report['size_bytes']:,} bytes, "
@@ -40,7 +40,6 @@ def run_export_command(args):
                 f"accuracy {report['tflite_accuracy']:.4f} (Keras "
                 f"{report['keras_accuracy']:.4f})"
             )
-            _skip_final_collection()
             return
     else:
         representative = _read_lines(args.data) if args.data else None
@@ -52,6 +51,7 @@ def run_export_command(args):
         dynamic_shape=args.dynamic,
         representative_data=representative,
         num_representative=args.num_representative,
+        labels=args.labels,
     )
     agreement = (
         "n/a"
@@ -62,14 +62,6 @@ def run_export_command(args):
         f"wrote {result.path}: {result.size_bytes:,} bytes, max abs error "
         f"{result.max_abs_error:.3g}, label agreement {agreement}"
     )
-    _skip_final_collection()
-
-
-def _skip_final_collection():
-    # After conversions the heap holds a large graph of TensorFlow objects
-    # and CPython's last full collection at exit can take minutes; the
-    # file is written, so freeze the heap instead.
-    gc.freeze()
 
 
 def _read_lines(path):
@@ -101,7 +93,6 @@ def run_benchmark_command(args):
         runs=args.runs,
         warmup=args.warmup,
     )
-    _skip_final_collection()
 
 
 def register(subparsers):
@@ -154,6 +145,17 @@ def register(subparsers):
         ),
     )
     export.add_argument("--num-representative", type=int, default=200)
+    export.add_argument(
+        "--labels",
+        nargs="+",
+        default=None,
+        help=(
+            "class names in index order (classifiers): pack TFLite metadata "
+            "(input names, WordPiece vocabulary, labels) so MediaPipe's "
+            "TextClassifier and the Task Library's BertNLClassifier take "
+            "raw strings"
+        ),
+    )
     export.set_defaults(func=run_export_command)
 
     benchmark = subparsers.add_parser(

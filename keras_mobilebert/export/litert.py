@@ -276,7 +276,9 @@ def texts_to_inputs(model, texts, sequence_length=None):
             keeps the preprocessor's.
 
     Returns:
-        A list of dicts of int32 arrays `(1, sequence_length)`, one per text.
+        A list of dicts of int32 arrays `(1, sequence_length)`, one per text
+        (with a masked LM's preprocessor also `mask_positions`, masked at
+        random as in training).
 
     Example:
     ```python
@@ -302,6 +304,8 @@ def texts_to_inputs(model, texts, sequence_length=None):
             "mask": np.asarray(x["padding_mask"], "int32"),
             "segment_ids": np.asarray(x["segment_ids"], "int32"),
         }
+        if "mask_positions" in x:  # A masked LM's preprocessor masks too.
+            arrays["mask_positions"] = np.asarray(x["mask_positions"], "int32")
         for i in range(len(chunk)):
             samples.append({k: v[i : i + 1] for k, v in arrays.items()})
     return samples
@@ -967,6 +971,7 @@ def export_and_verify(
     test_texts,
     test_labels,
     sequence_length=None,
+    labels=None,
     log=print,
 ):
     """Export a classifier, verify it, and measure its accuracy.
@@ -984,6 +989,8 @@ def export_and_verify(
         test_texts: list of strings (held-out).
         test_labels: int array-like.
         sequence_length: int or None. None takes the preprocessor's.
+        labels: optional list of class names: packs TFLite metadata (see
+            `to_litert`).
         log: callable taking one string.
 
     Returns:
@@ -1005,6 +1012,7 @@ def export_and_verify(
         representative_data=list(representative_texts),
         sample_data=list(test_texts),
         num_samples=64,
+        labels=labels,
         log=log,
     )
     length = result.input_shape[1]

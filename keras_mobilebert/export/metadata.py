@@ -4,7 +4,8 @@ The metadata (the flatbuffer format of the TFLite Support library, read by
 MediaPipe's `TextClassifier` and the Task Library's `BertNLClassifier`)
 names the input tensors `ids`, `mask` and `segment_ids`, carries a
 BertTokenizer process unit with the WordPiece vocabulary, and attaches the
-label file to the output tensor. The vocabulary and labels are associated
+label file to the output tensor, named `probability` as the Task Library
+requires (it still holds logits). The vocabulary and labels are associated
 files, packed into the `.tflite` file as a zip archive appended after the
 flatbuffer (the TFLite metadata convention), so the model file is also a
 valid zip.
@@ -22,6 +23,7 @@ METADATA_NAME = "TFLITE_METADATA"
 MIN_PARSER_VERSION = "1.1.0"
 VOCABULARY_FILE = "vocab.txt"
 LABELS_FILE = "labels.txt"
+SCORE_NAME = "probability"
 
 
 def _metadata_schema():
@@ -126,7 +128,10 @@ def add_classifier_metadata(
     labels_file.description = "Class names, one per line, in index order."
     labels_file.type = md.AssociatedFileType.TENSOR_AXIS_LABELS
     output = md.TensorMetadataT()
-    output.name = "logits"
+    # The Task Library's BertNLClassifier finds its score tensor by this
+    # metadata name (Model Maker's softmax output) and crashes without it;
+    # the values stay logits, which both clients report as scores.
+    output.name = SCORE_NAME
     output.description = "Classification logits, one per label."
     output.content = md.ContentT()
     output.content.contentPropertiesType = (
@@ -170,6 +175,34 @@ def add_classifier_metadata(
         zipped.writestr(VOCABULARY_FILE, "\n".join(vocabulary) + "\n")
         zipped.writestr(LABELS_FILE, "\n".join(labels) + "\n")
     return archive.getvalue()
+
+
+def read_metadata(tflite_bytes):
+    """The TFLite metadata of a `.tflite` file, as a `ModelMetadataT`.
+
+    Args:
+        tflite_bytes: bytes of a model written by `add_classifier_metadata`.
+
+    Returns:
+        The metadata object of MediaPipe's schema, or None if the model
+        has none.
+
+    Example:
+    ```python
+    metadata = read_metadata(path.read_bytes())
+    metadata.subgraphMetadata[0].outputTensorMetadata[0].name
+    ```
+    """
+    from ai_edge_litert import schema_py_generated as tfl
+
+    md = _metadata_schema()
+    model = tfl.Model.GetRootAs(tflite_bytes, 0)
+    for index in range(model.MetadataLength()):
+        entry = model.Metadata(index)
+        if entry.Name().decode("utf-8") == METADATA_NAME:
+            buffer = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+            return md.ModelMetadataT.InitFromPackedBuf(buffer, 0)
+    return None
 
 
 def read_associated_files(tflite_bytes):

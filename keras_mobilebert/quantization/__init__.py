@@ -16,3 +16,4 @@ from keras_mobilebert.quantization.fake_quant import QuantSoftmax
 from keras_mobilebert.quantization.fake_quant import fake_quant_scope
 from keras_mobilebert.quantization.fake_quant import is_quantize_aware
 from keras_mobilebert.quantization.fake_quant import quantize_aware
+from keras_mobilebert.quantization.masked_lm import QuantizedMobileBertMaskedLM

@@ -34,6 +34,9 @@ from keras_mobilebert.layers.substitution import layer_substitution
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
+    MobileBertMaskedLM,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
@@ -491,7 +494,8 @@ def quantize_aware(
     saves and reloads like the original (`save_to_preset`, `from_preset`).
 
     Args:
-        model: a `MobileBertClassifier` or `MobileBertBackbone` (float).
+        model: a `MobileBertClassifier`, `MobileBertMaskedLM` or
+            `MobileBertBackbone` (float).
         attention_mask_mode: string or None. The attention mask of the
             copy; `"fill"` (GR's -6, default) keeps masked logits in an
             int8-friendly range. None keeps the model's.
@@ -502,8 +506,8 @@ def quantize_aware(
         ema_decay: float. Decay of the activation ranges' moving average.
 
     Returns:
-        A `QuantizedMobileBertClassifier` or `QuantizedMobileBertBackbone`,
-        uncompiled.
+        A `QuantizedMobileBertClassifier`, `QuantizedMobileBertMaskedLM`
+        or `QuantizedMobileBertBackbone`, uncompiled.
 
     Example:
     ```python
@@ -520,14 +524,28 @@ def quantize_aware(
     """
     if is_quantize_aware(model):
         raise ValueError("The model is already quantization-aware.")
+    if isinstance(model, MobileBertMaskedLM):
+        # Imported here: that module builds on this one.
+        from keras_mobilebert.quantization.masked_lm import (
+            quantize_aware_masked_lm,
+        )
+
+        return quantize_aware_masked_lm(
+            model,
+            attention_mask_mode=attention_mask_mode,
+            activation=activation,
+            num_bits=num_bits,
+            ema_decay=ema_decay,
+        )
     if isinstance(model, MobileBertClassifier):
         backbone = model.backbone
     elif isinstance(model, MobileBertBackbone):
         backbone = model
     else:
         raise TypeError(
-            "quantize_aware takes a MobileBertClassifier or a "
-            f"MobileBertBackbone; received {type(model).__name__}."
+            "quantize_aware takes a MobileBertClassifier, "
+            "MobileBertMaskedLM or MobileBertBackbone; received "
+            f"{type(model).__name__}."
         )
     config = backbone.get_config()
     if attention_mask_mode is not None:

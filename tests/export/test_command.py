@@ -8,6 +8,7 @@ pytest.importorskip("ai_edge_litert")
 from keras_mobilebert import MobileBertBackbone  # noqa: E402
 from keras_mobilebert.export import benchmark  # noqa: E402
 from keras_mobilebert.export.command import register  # noqa: E402
+from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
 from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
@@ -19,6 +20,7 @@ def _parse(argv):
 
 
 def test_export_command_writes_a_verified_file(tmp_path, capsys):
+    pytest.importorskip("mediapipe")  # The metadata schema for --labels.
     classifier = helpers.untrained_classifier()
     classifier.save_to_preset(str(tmp_path / "preset"))
     sentences = tmp_path / "sentences.txt"
@@ -33,10 +35,15 @@ def test_export_command_writes_a_verified_file(tmp_path, capsys):
             "dynamic",
             "--data",
             str(sentences),
+            "--labels",
+            "negative",
+            "positive",
         ]
     )
     args.func(args)
     assert output.exists()
+    files = read_associated_files(output.read_bytes())
+    assert files["labels.txt"].decode().split() == ["negative", "positive"]
     printed = capsys.readouterr().out
     assert f"wrote {output}" in printed and "max abs error" in printed
 

@@ -1,3 +1,6 @@
+import importlib.util
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -5,6 +8,7 @@ pytest.importorskip("ai_edge_litert")
 
 from keras_mobilebert.export import litert  # noqa: E402
 from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
+from keras_mobilebert.export.metadata import read_metadata  # noqa: E402
 from tests.models.helpers import VOCAB  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
@@ -38,6 +42,11 @@ def test_metadata_packs_vocabulary_and_labels(exported):
     files = read_associated_files(path.read_bytes())
     assert files["labels.txt"].decode().split() == LABELS
     assert files["vocab.txt"].decode().split("\n")[: len(VOCAB)] == VOCAB
+    subgraph = read_metadata(path.read_bytes()).subgraphMetadata[0]
+    names = [t.name.decode() for t in subgraph.inputTensorMetadata]
+    assert sorted(names) == ["ids", "mask", "segment_ids"]
+    # The Task Library's BertNLClassifier finds its output by this name.
+    assert subgraph.outputTensorMetadata[0].name.decode() == "probability"
     # Still a model the LiteRT interpreter runs.
     sample = litert.random_inputs(len(VOCAB), helpers.SEQUENCE_LENGTH, 1)
     assert litert.run_tflite(path.read_bytes(), sample)["logits"].shape == (
@@ -66,6 +75,45 @@ def test_mediapipe_text_classifier_gives_the_keras_labels(exported):
             np.testing.assert_allclose(
                 [scores[label] for label in LABELS], expected, atol=1e-4
             )
+
+
+def _task_library_checker():
+    # tools/ is not a package: load the script by its path.
+    path = pathlib.Path(__file__).parents[2] / "tools" / "check_task_library.py"
+    spec = importlib.util.spec_from_file_location("check_task_library", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_task_library_bert_nl_classifier_gives_the_keras_labels(request):
+    checker = _task_library_checker()
+    python = checker.task_library_python()
+    if python is None:
+        pytest.skip(
+            "no TFLite Task Library environment (it cannot share TensorFlow's "
+            "process or protobuf): create it with `python "
+            "tools/check_task_library.py --make-venv` (needs the Debian "
+            "package libusb-1.0-0)"
+        )
+    # Looked up after the check: skipping costs no export.
+    classifier, path = request.getfixturevalue("exported")
+    # Mixed case, punctuation and a sentence longer than the sequence
+    # length: the Task Library tokenizes and truncates it itself.
+    sentences = SENTENCES + [
+        "great dull the quick brown fox jumped a film movie",
+        *helpers.toy_texts(28, seed=5)[0],
+    ]
+    logits = classifier.predict(sentences, verbose=0)
+    expected = {
+        "sentences": sentences,
+        "labels": [int(i) for i in logits.argmax(-1)],
+        "logits": logits.tolist(),
+    }
+    report = checker.check(path, expected, python)
+    assert report["num_agree"] == len(sentences), report
+    # Its scores are the model's logits.
+    assert report["max_abs_score_difference"] < 1e-4, report
 
 
 def test_metadata_arguments_are_checked(tmp_path):

@@ -1,0 +1,297 @@
+"""Classify sentences with the TFLite Task Library's `BertNLClassifier`.
+
+Checks that a classifier `.tflite` written by `keras-mobilebert export` /
+`to_litert(..., labels=...)` (TFLite metadata: input names, WordPiece
+vocabulary, labels) works in the Task Library's on-device client, which
+tokenizes the raw strings itself, and gives the Keras classifier's labels.
+
+The Task Library (PyPI `tflite-support` 0.4.4) runs in a virtual
+environment of its own, in a subprocess: it pins protobuf<4, which breaks
+TensorFlow 2.21, and its pybind types clash with TensorFlow's in one
+process. This file is both the driver (standard library only, plus the
+project when `--preset` computes the Keras labels) and the worker the
+subprocess runs (`--worker`, imports only `tflite_support`).
+
+    # Once: the environment (needs the Debian package libusb-1.0-0).
+    python tools/check_task_library.py --make-venv .venv-task-library
+    # Expected labels from the Keras classifier preset:
+    python tools/check_task_library.py model.tflite \
+        --preset my_classifier --sentences sentences.txt
+    # Or from a JSON file {"sentences": [...], "labels": [...],
+    # optionally "logits": [[...], ...]}:
+    python tools/check_task_library.py model.tflite --expected expected.json
+
+Prints a JSON report and exits 1 if any label differs.
+"""
+
+import argparse
+import io
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import venv
+import zipfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+REQUIREMENTS = HERE / "task_library_requirements.txt"
+DEFAULT_VENV = ROOT / ".venv-task-library"
+# Points at the Python of an existing Task Library environment.
+PYTHON_ENV = "KERAS_MOBILEBERT_TASK_LIBRARY_PYTHON"
+
+
+def task_library_python(venv_dir=None):
+    """The Python of the Task Library environment, or None if absent.
+
+    Args:
+        venv_dir: path or None. None takes `$KERAS_MOBILEBERT_TASK_LIBRARY_
+            PYTHON` if set, else `.venv-task-library` in the repository.
+
+    Example:
+    ```python
+    python = task_library_python()  # None until --make-venv has run
+    ```
+    """
+    if venv_dir is None and os.environ.get(PYTHON_ENV):
+        python = pathlib.Path(os.environ[PYTHON_ENV])
+    else:
+        python = pathlib.Path(venv_dir or DEFAULT_VENV) / "bin" / "python"
+    return python if python.exists() else None
+
+
+def make_venv(venv_dir=DEFAULT_VENV):
+    """Create the Task Library environment from the requirements file.
+
+    Args:
+        venv_dir: path of the virtual environment to create.
+
+    Returns:
+        The path of its Python.
+
+    Example:
+    ```python
+    python = make_venv(".venv-task-library")
+    ```
+    """
+    venv_dir = pathlib.Path(venv_dir)
+    venv.create(venv_dir, with_pip=True, clear=True)
+    python = venv_dir / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS],
+        check=True,
+    )
+    return python
+
+
+def labels_of(tflite_path):
+    """The class names packed in a classifier `.tflite` (labels.txt).
+
+    Example:
+    ```python
+    labels_of("model.tflite")  # ["negative", "positive"]
+    ```
+    """
+    data = pathlib.Path(tflite_path).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zipped:
+        text = zipped.read("labels.txt").decode("utf-8")
+    return [line for line in text.splitlines() if line]
+
+
+def classify(tflite_path, sentences, python):
+    """Scores of `BertNLClassifier` for each sentence, by label.
+
+    Args:
+        tflite_path: path of a classifier `.tflite` with metadata.
+        sentences: list of strings.
+        python: path of the Task Library environment's Python.
+
+    Returns:
+        A list of `{label: score}` dicts, one per sentence.
+
+    Example:
+    ```python
+    classify("model.tflite", ["a fine film"], task_library_python())
+    ```
+    """
+    run = subprocess.run(
+        [str(python), str(pathlib.Path(__file__).resolve()), "--worker"],
+        input=json.dumps(
+            {"model": str(tflite_path), "sentences": list(sentences)}
+        ),
+        capture_output=True,
+        text=True,
+        # The worker must not see the project's packages.
+        env={**os.environ, "PYTHONPATH": ""},
+        check=False,
+    )
+    if run.returncode != 0:
+        hint = ""
+        if "libusb" in run.stderr:
+            hint = " (install the Debian package libusb-1.0-0)"
+        if run.returncode < 0:
+            hint += f" (killed by signal {-run.returncode})"
+        raise RuntimeError(
+            f"BertNLClassifier failed on {tflite_path}{hint}: "
+            f"{run.stderr.strip()[-2000:]}"
+        )
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def keras_expectations(preset, sentences, labels):
+    """Labels and logits of a Keras classifier preset, for `compare`.
+
+    Needs the project's environment (TensorFlow, keras-hub).
+
+    Args:
+        preset: a classifier preset directory.
+        sentences: list of strings.
+        labels: list of class names in index order.
+
+    Example:
+    ```python
+    expected = keras_expectations("my_classifier", sentences, labels)
+    ```
+    """
+    sys.path.insert(0, str(ROOT))
+    import keras_hub
+
+    import keras_mobilebert  # noqa: F401 (registers our classes)
+
+    classifier = keras_hub.models.TextClassifier.from_preset(str(preset))
+    logits = classifier.predict(list(sentences), verbose=0)
+    return {
+        "sentences": list(sentences),
+        "labels": [labels[int(i)] for i in logits.argmax(-1)],
+        "logits": logits.tolist(),
+    }
+
+
+def compare(expected, scores, labels):
+    """Compare Task Library results with the expected labels.
+
+    Args:
+        expected: dict with `sentences`, `labels` (names or class indices)
+            and optionally `logits` (the Keras classifier's).
+        scores: what `classify` returned.
+        labels: list of class names in index order.
+
+    Returns:
+        A report dict: `num_sentences`, `num_agree`, the `disagreements`
+        and, with logits, `max_abs_score_difference` (the Task Library
+        reports the model's logits as scores).
+
+    Example:
+    ```python
+    report = compare(expected, classify(path, sentences, python), labels)
+    ```
+    """
+    disagreements = []
+    max_difference = None
+    logits = expected.get("logits")
+    for index, sentence in enumerate(expected["sentences"]):
+        want = expected["labels"][index]
+        if isinstance(want, int):
+            want = labels[want]
+        got = max(scores[index], key=scores[index].get)
+        if got != want:
+            disagreements.append(
+                {"sentence": sentence, "expected": want, "task_library": got}
+            )
+        if logits is not None:
+            difference = max(
+                abs(scores[index][label] - float(logit))
+                for label, logit in zip(labels, logits[index])
+            )
+            max_difference = max(max_difference or 0.0, difference)
+    return {
+        "num_sentences": len(expected["sentences"]),
+        "num_agree": len(expected["sentences"]) - len(disagreements),
+        "disagreements": disagreements,
+        "max_abs_score_difference": max_difference,
+    }
+
+
+def check(tflite_path, expected, python=None):
+    """Classify `expected["sentences"]` with the Task Library and compare.
+
+    Args:
+        tflite_path: path of a classifier `.tflite` with metadata.
+        expected: dict as `compare` takes.
+        python: the Task Library environment's Python; None finds it with
+            `task_library_python()`.
+
+    Returns:
+        The report of `compare`.
+
+    Example:
+    ```python
+    report = check("model.tflite", {"sentences": s, "labels": labels})
+    assert not report["disagreements"]
+    ```
+    """
+    python = python or task_library_python()
+    if python is None:
+        raise FileNotFoundError(
+            f"No Task Library environment at {DEFAULT_VENV} (nor "
+            f"${PYTHON_ENV}); create it with "
+            "`python tools/check_task_library.py --make-venv`."
+        )
+    scores = classify(tflite_path, expected["sentences"], python)
+    return compare(expected, scores, labels_of(tflite_path))
+
+
+def _worker():
+    # Runs in the Task Library environment: tflite_support only.
+    from tflite_support.task import text
+
+    request = json.loads(sys.stdin.read())
+    classifier = text.BertNLClassifier.create_from_file(request["model"])
+    results = []
+    for sentence in request["sentences"]:
+        result = classifier.classify(sentence)
+        categories = result.classifications[0].categories
+        results.append({c.category_name: c.score for c in categories})
+    print(json.dumps(results))
+
+
+def main(argv=None):
+    """Command-line entry; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="check_task_library")
+    parser.add_argument("model", nargs="?", help="classifier .tflite")
+    parser.add_argument("--expected", help="JSON of sentences and labels")
+    parser.add_argument("--preset", help="Keras classifier preset directory")
+    parser.add_argument("--sentences", help="text file, one per line")
+    parser.add_argument("--venv", help="Task Library environment")
+    parser.add_argument(
+        "--make-venv",
+        nargs="?",
+        const=str(DEFAULT_VENV),
+        help="create the Task Library environment and exit",
+    )
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        _worker()
+        return 0
+    if args.make_venv:
+        print(make_venv(args.make_venv))
+        return 0
+    if not args.model or not (args.expected or args.preset):
+        parser.error("give a model and --expected or --preset")
+    if args.expected:
+        expected = json.loads(pathlib.Path(args.expected).read_text())
+    else:
+        lines = pathlib.Path(args.sentences).read_text().splitlines()
+        sentences = [line for line in lines if line.strip()]
+        expected = keras_expectations(
+            args.preset, sentences, labels_of(args.model)
+        )
+    report = check(args.model, expected, task_library_python(args.venv))
+    print(json.dumps(report, indent=2))
+    return 1 if report["disagreements"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
