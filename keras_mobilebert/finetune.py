@@ -20,6 +20,7 @@ import tensorflow as tf
 from keras_mobilebert.data.rotten_tomatoes import LABEL_NAMES
 from keras_mobilebert.data.rotten_tomatoes import load_rotten_tomatoes
 from keras_mobilebert.export.litert import QUANTIZATIONS
+from keras_mobilebert.export.litert import export_and_verify
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
@@ -204,8 +205,6 @@ def export_classifier(
     )
     ```
     """
-    from keras_mobilebert.export.litert import export_and_verify
-
     quantization = export["quantization"]
     try:
         import ai_edge_litert  # noqa: F401
@@ -222,7 +221,7 @@ def export_classifier(
     report = {}
     if metadata:
         try:
-            import mediapipe.tasks.metadata  # noqa: F401
+            from mediapipe.tasks.metadata import metadata_schema_py_generated  # noqa: F401
         except ImportError:
             metadata = False
             report["skipped"] = (
