@@ -1,7 +1,9 @@
 import json
+import sys
 
 import pytest
 
+from keras_mobilebert.finetune import export_classifier
 from keras_mobilebert.finetune import load_config
 from keras_mobilebert.finetune import run_finetune
 
@@ -30,6 +32,20 @@ def test_load_config_export_defaults_and_checks(tmp_path):
         load_config(export={"quantization": "int4"})
     with pytest.raises(ValueError, match="export fields"):
         load_config(export={"quantization": "int8", "threads": 2})
+
+
+def test_export_is_skipped_without_the_litert_interpreter(
+    tmp_path, monkeypatch
+):
+    # An unverified file is never delivered: no interpreter, no file.
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    lines = []
+    report = export_classifier(
+        None, {"quantization": "int8"}, [], [], [], [], tmp_path, lines.append
+    )
+    assert "ai-edge-litert" in report["skipped"]
+    assert "export skipped" in lines[0]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_finetune_job_ends_with_a_verified_int8_file(tmp_path):
