@@ -205,6 +205,11 @@ def with_attention_mask_mode(model, mode):
     return copy
 
 
+def _has_additive_mask(model):
+    mode = getattr(_backbone_of(model), "attention_mask_mode", None)
+    return mode == "additive"
+
+
 def _default_sequence_length(model):
     preprocessor = getattr(model, "preprocessor", None)
     length = getattr(preprocessor, "sequence_length", None)
@@ -452,6 +457,14 @@ def convert(
             f"{QUANTIZATIONS}."
         )
     kind = _model_kind(model)
+    if quantization in ("int8", "qat_int8") and _has_additive_mask(model):
+        # Raised here: the quantizer would abort the process instead.
+        raise ValueError(
+            f"{quantization} conversion of a model with the 'additive' "
+            "attention mask aborts the TFLite quantizer; convert "
+            "with_attention_mask_mode(model, 'fill'), or use to_litert, "
+            "which does so and verifies against the original."
+        )
     sequence_length = sequence_length or _default_sequence_length(model)
     specs = _input_specs(model, kind, sequence_length, dynamic_shape)
     with tempfile.TemporaryDirectory() as work_dir:
@@ -807,6 +820,9 @@ def to_litert(
     - `"dynamic"`: int8 weights, float activations (no data needed).
     - `"int8"`: full-integer post-training quantization, activation ranges
       calibrated on `representative_data` (your texts).
+      A model with the `"additive"` attention mask is converted as a
+      `"fill"` copy (see `with_attention_mask_mode`; the additive mask
+      aborts the quantizer) and verified against the original.
     - `"qat_int8"`: full-integer export of a model made with
       `keras_mobilebert.quantization.quantize_aware` (its learned ranges are
       used; `representative_data` fills the rest).
@@ -900,9 +916,7 @@ def to_litert(
             seed=2,
         )
     export_model = model
-    if quantization in ("int8", "qat_int8") and (
-        getattr(_backbone_of(model), "attention_mask_mode", None) == "additive"
-    ):
+    if quantization in ("int8", "qat_int8") and _has_additive_mask(model):
         export_model = with_attention_mask_mode(model, "fill")
         log(
             f"{quantization}: converting with the 'fill' attention mask "

@@ -210,6 +210,8 @@ def test_int8_of_an_additive_mask_model_converts_with_fill(tmp_path):
     )
     assert additive.backbone.attention_mask_mode == "additive"
     assert litert.with_attention_mask_mode(additive, "additive") is additive
+    with pytest.raises(ValueError, match="'additive'"):
+        litert.convert(additive, "int8", representative_samples=[{}])
     path = tmp_path / "int8.tflite"
     result = litert.to_litert(
         additive, path, "int8", representative_data=_texts(), log=None
