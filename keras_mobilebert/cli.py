@@ -2,7 +2,7 @@
 
 Subcommands:
     info       versions of the stack and the built-in presets
-    finetune   the main job: fine-tune, evaluate, predict, save, reload
+    finetune   the main job: fine-tune, evaluate, predict, save, reload, export
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
     distill    layer-wise knowledge transfer from a teacher to a student
     export     a classifier, masked LM or backbone to a verified .tflite
@@ -83,15 +83,17 @@ def build_parser():
         description=(
             "Fine-tune a MobileBERT classifier, evaluate it on the held-out "
             "split, predict example sentences, save it as a KerasHub preset "
-            "and reload it. Without --config, uses the embedded default "
-            "(Rotten Tomatoes sentences, 4-layer MobileBERT)."
+            "and reload it, then export a verified int8 .tflite and score it "
+            "on the held-out split (config field export; null skips it). "
+            "Without --config, uses the embedded default (Rotten Tomatoes "
+            "sentences, 4-layer MobileBERT)."
         ),
     )
     finetune.add_argument("--config", help="JSON config (default: embedded)")
     finetune.add_argument(
         "--output",
         default="runs/finetune_rotten_tomatoes",
-        help="output directory (preset, backups, results.json)",
+        help="output directory (preset, .tflite, backups, results.json)",
     )
     finetune.add_argument("--epochs", type=int)
     finetune.add_argument("--batch-size", type=int)

@@ -3,8 +3,10 @@
 The main job (`keras-mobilebert finetune`, README's first command) runs
 `run_finetune` on the embedded default configuration
 `keras_mobilebert/configs/finetune_rotten_tomatoes.json`: fine-tune, evaluate
-on the held-out split, predict a few sentences, save a KerasHub preset and
-reload it. `recipes/finetune_classifier.py` walks through the same steps.
+on the held-out split, predict a few sentences, save a KerasHub preset,
+reload it, then export it to a verified int8 LiteRT file and score that file
+on the held-out split. `recipes/finetune_classifier.py` walks through the
+same steps.
 """
 
 import json
@@ -17,6 +19,8 @@ import tensorflow as tf
 
 from keras_mobilebert.data.rotten_tomatoes import LABEL_NAMES
 from keras_mobilebert.data.rotten_tomatoes import load_rotten_tomatoes
+from keras_mobilebert.export.litert import QUANTIZATIONS
+from keras_mobilebert.export.litert import export_and_verify
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
@@ -32,6 +36,10 @@ DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent / "configs" / "finetune_rotten_tomatoes.json"
 )
 DATASETS = {"rotten_tomatoes": (load_rotten_tomatoes, LABEL_NAMES)}
+# Fields a config may leave out; the embedded default's value applies
+# (configs written before the export step existed still run, and export).
+OPTIONAL_FIELDS = ("description", "export")
+EXPORT_FIELDS = ("quantization", "num_representative", "metadata")
 
 
 def load_config(path=None, **overrides):
@@ -49,7 +57,7 @@ def load_config(path=None, **overrides):
     required = json.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     path = DEFAULT_CONFIG if path is None else pathlib.Path(path)
     config = json.loads(path.read_text(encoding="utf-8"))
-    missing = set(required) - set(config) - {"description"}
+    missing = set(required) - set(config) - set(OPTIONAL_FIELDS)
     if missing:
         raise ValueError(
             f"Config {path} lacks the fields {sorted(missing)}; see "
@@ -66,7 +74,27 @@ def load_config(path=None, **overrides):
         raise ValueError(
             f"Unknown dataset {config['dataset']!r}; known: {sorted(DATASETS)}."
         )
+    config.setdefault("export", required["export"])
+    _check_export_config(config["export"])
     return config
+
+
+def _check_export_config(export):
+    if export is None:
+        return
+    unknown = set(export) - set(EXPORT_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"Unknown export fields {sorted(unknown)}; known: "
+            f'{list(EXPORT_FIELDS)} (or "export": null to skip it).'
+        )
+    # qat_int8 needs a quantization-aware model: recipes/qat_and_export.py.
+    modes = [q for q in QUANTIZATIONS if q != "qat_int8"]
+    if export.get("quantization") not in modes:
+        raise ValueError(
+            f"Unknown export quantization {export.get('quantization')!r}; "
+            f"expected one of {modes}."
+        )
 
 
 def load_data(config):
@@ -134,22 +162,112 @@ def save_preset(classifier, preset_dir):
     return pathlib.Path(preset_dir)
 
 
+def export_classifier(
+    classifier,
+    export,
+    train_texts,
+    test_texts,
+    test_labels,
+    label_names,
+    output_dir,
+    log=print,
+):
+    """Export a fine-tuned classifier to a verified LiteRT file and score it.
+
+    Writes `output_dir/classifier_<quantization>.tflite` through
+    `keras_mobilebert.export.export_and_verify`: full-integer int8 is
+    calibrated on the first training texts, the file is compared with the
+    Keras model before it is moved into place (outside tolerance it is a
+    `VerificationError` and nothing is written), then both run on all
+    held-out texts. With `metadata`, the labels and WordPiece vocabulary
+    are packed in, so MediaPipe's `TextClassifier` takes raw strings.
+
+    Args:
+        classifier: a fine-tuned `MobileBertClassifier`.
+        export: dict, the config's `export` field (`quantization`,
+            `num_representative`, `metadata`).
+        train_texts: list of strings calibrating int8 ranges.
+        test_texts: list of held-out strings.
+        test_labels: int array of held-out labels.
+        label_names: list of class names (the metadata labels).
+        output_dir: directory of the `.tflite` file.
+        log: callable taking one string.
+
+    Returns:
+        The dict of `export_and_verify`, plus `metadata` (bool) and, when
+        something was skipped, `skipped` (why).
+
+    Example:
+    ```python
+    report = export_classifier(
+        classifier, {"quantization": "int8"}, train_x, test_x, test_y,
+        ["negative", "positive"], "runs/demo",
+    )
+    ```
+    """
+    quantization = export["quantization"]
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        # Without the LiteRT interpreter the file cannot be verified, and
+        # an unverified file is never delivered.
+        reason = (
+            "the export is verified with the LiteRT interpreter: pip install "
+            "'keras-mobilebert[litert]' (ai-edge-litert)"
+        )
+        log(f"export skipped: {reason}")
+        return {"quantization": quantization, "skipped": reason}
+    metadata = bool(export.get("metadata", True))
+    report = {}
+    if metadata:
+        try:
+            from mediapipe.tasks.metadata import metadata_schema_py_generated  # noqa: F401
+        except ImportError:
+            metadata = False
+            report["skipped"] = (
+                "metadata: writing it needs MediaPipe's schema, pip install "
+                "'keras-mobilebert[metadata]'"
+            )
+            log(f"writing the file without {report['skipped']}")
+    count = export.get("num_representative", 200)
+    report.update(
+        export_and_verify(
+            classifier,
+            pathlib.Path(output_dir) / f"classifier_{quantization}.tflite",
+            quantization,
+            list(train_texts[:count]),
+            list(test_texts),
+            test_labels,
+            num_representative=count,
+            labels=list(label_names) if metadata else None,
+            log=log,
+        )
+    )
+    report["metadata"] = metadata
+    return report
+
+
 def run_finetune(config, output_dir, log=print):
     """Run the main job and return its results.
 
     Fine-tunes, evaluates on the held-out split, predicts the config's
     example sentences, saves a preset to `output_dir/preset`, reloads it and
-    checks the reloaded model predicts the same logits. Training state is
-    backed up in `output_dir/backup` each epoch, so a killed run started
-    again with the same command resumes from the last finished epoch.
+    checks the reloaded model predicts the same logits; then, unless the
+    config's `export` is None, exports the reloaded classifier with
+    `export_classifier` (by default a verified int8 `.tflite` with
+    metadata, scored on the held-out split). Training state is backed up in
+    `output_dir/backup` each epoch, so a killed run started again with the
+    same command resumes from the last finished epoch.
 
     Args:
         config: dict from `load_config`.
-        output_dir: directory for the preset, backups and `results.json`.
+        output_dir: directory for the preset, backups, the `.tflite` file
+            and `results.json`.
         log: callable taking one string.
 
     Returns:
-        A dict with accuracy, timings and predictions.
+        A dict with accuracy, the export's figures, timings per phase and
+        predictions.
 
     Example:
     ```python
@@ -157,6 +275,15 @@ def run_finetune(config, output_dir, log=print):
     ```
     """
     start = time.perf_counter()
+    phases = {}
+    phase_start = [start]
+
+    def phase_done(name):
+        now = time.perf_counter()
+        phases[name] = round(now - phase_start[0], 1)
+        phase_start[0] = now
+        log(f"[{name}: {phases[name]} s]")
+
     output_dir = pathlib.Path(output_dir)
     (train_x, train_y), (test_x, test_y), label_names = load_data(config)
     limit = config.get("max_train_examples")
@@ -182,7 +309,7 @@ def run_finetune(config, output_dir, log=print):
     test_ds = text_dataset(test_x, test_y, config["batch_size"])
     steps = config["epochs"] * int(train_ds.cardinality())
     compile_for_finetuning(classifier, config, steps)
-    train_start = time.perf_counter()
+    phase_done("data and model")
     classifier.fit(
         train_ds,
         epochs=config["epochs"],
@@ -192,7 +319,7 @@ def run_finetune(config, output_dir, log=print):
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=2,
     )
-    train_seconds = time.perf_counter() - train_start
+    phase_done("training")
     _, accuracy = classifier.evaluate(test_ds, verbose=0)
     log(f"held-out accuracy: {accuracy:.4f} on {len(test_x)} sentences")
 
@@ -206,6 +333,7 @@ def run_finetune(config, output_dir, log=print):
             {"text": sentence, "label": label, "p": float(p.max())}
         )
         log(f"  {label:>8} ({p.max():.2f})  {sentence}")
+    phase_done("evaluation")
 
     preset_dir = save_preset(classifier, output_dir / "preset")
     # Reloaded for inference only: compile=False also skips restoring the
@@ -219,19 +347,45 @@ def run_finetune(config, output_dir, log=print):
             f"{max_diff:.3g}); the saved preset in {preset_dir} is not usable."
         )
     log(f"saved preset to {preset_dir}; reloaded, max |diff| {max_diff:.2g}")
+    phase_done("save and reload")
+    export = None
+    if config["export"]:
+        # The reloaded preset is what a user exports later, so the file is
+        # checked against it.
+        export = export_classifier(
+            reloaded,
+            config["export"],
+            train_x,
+            test_x,
+            test_y,
+            label_names,
+            output_dir,
+            log=log,
+        )
+        phase_done("export")
     results = {
         "accuracy": float(accuracy),
         "test_size": len(test_x),
-        "train_seconds": round(train_seconds, 1),
+        "export": export,
+        "train_seconds": phases["training"],
         "total_seconds": round(time.perf_counter() - start, 1),
+        "phase_seconds": phases,
         "preset_dir": str(preset_dir),
         "predictions": predictions,
         "config": config,
     }
     with atomic_path(output_dir / "results.json") as tmp:
         tmp.write_text(json.dumps(results, indent=2))
+    summary = f"accuracy {accuracy:.4f}"
+    if export and "path" in export:
+        summary += (
+            f"; {export['quantization']} LiteRT {export['path']}: "
+            f"accuracy {export['tflite_accuracy']:.4f}, same label as "
+            f"Keras on {export['heldout_label_agreement']:.2%}, "
+            f"{export['size_bytes'] / 2**20:.2f} MiB"
+        )
     log(
-        f"accuracy {accuracy:.4f}; total time {results['total_seconds']} s "
+        f"{summary}; total time {results['total_seconds']} s "
         f"(training {results['train_seconds']} s)"
     )
     return results

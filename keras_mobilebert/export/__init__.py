@@ -13,3 +13,4 @@ from keras_mobilebert.export.litert import VerificationError
 from keras_mobilebert.export.litert import export_and_verify
 from keras_mobilebert.export.litert import list_ops
 from keras_mobilebert.export.litert import to_litert
+from keras_mobilebert.export.litert import with_attention_mask_mode

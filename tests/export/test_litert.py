@@ -200,3 +200,24 @@ def test_qat_int8_matches_the_qat_model(tmp_path):
     # Within int8 tolerance of the QAT Keras model it was trained as.
     assert result.relative_error < 0.1
     assert result.label_agreement >= 0.95
+
+
+def test_int8_of_an_additive_mask_model_converts_with_fill(tmp_path):
+    # The additive mask's -3.4e38 aborts the int8 quantizer (SIGABRT): the
+    # exporter converts a "fill" copy and verifies it against the original.
+    additive = litert.with_attention_mask_mode(
+        helpers.trained_classifier(), "additive"
+    )
+    assert additive.backbone.attention_mask_mode == "additive"
+    assert litert.with_attention_mask_mode(additive, "additive") is additive
+    with pytest.raises(ValueError, match="'additive'"):
+        litert.convert(additive, "int8", representative_samples=[{}])
+    path = tmp_path / "int8.tflite"
+    result = litert.to_litert(
+        additive, path, "int8", representative_data=_texts(), log=None
+    )
+    assert result.attention_mask_mode == "fill"
+    assert path.exists()
+    assert (
+        result.label_agreement >= litert.TOLERANCES["int8"]["label_agreement"]
+    )

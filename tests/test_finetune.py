@@ -1,0 +1,88 @@
+import json
+import sys
+
+import pytest
+
+from keras_mobilebert.finetune import export_classifier
+from keras_mobilebert.finetune import load_config
+from keras_mobilebert.finetune import run_finetune
+
+# The main job's pipeline on a 2-layer, 16-wide model and 128 sentences.
+TINY_BACKBONE = {
+    "num_layers": 2,
+    "num_heads": 2,
+    "hidden_dim": 16,
+    "intermediate_dim": 16,
+    "embedding_dim": 16,
+    "bottleneck_dim": 16,
+    "num_feedforward_networks": 1,
+}
+
+
+def test_load_config_export_defaults_and_checks(tmp_path):
+    assert load_config()["export"]["quantization"] == "int8"
+    # A config written before the export step gets the default export.
+    old = json.loads(json.dumps(load_config()))
+    del old["export"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    assert load_config(path)["export"] == load_config()["export"]
+    assert load_config(export=None)["export"] is not None  # None: no change
+    with pytest.raises(ValueError, match="export quantization"):
+        load_config(export={"quantization": "int4"})
+    with pytest.raises(ValueError, match="export fields"):
+        load_config(export={"quantization": "int8", "threads": 2})
+
+
+def test_export_is_skipped_without_the_litert_interpreter(
+    tmp_path, monkeypatch
+):
+    # An unverified file is never delivered: no interpreter, no file.
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    lines = []
+    report = export_classifier(
+        None, {"quantization": "int8"}, [], [], [], [], tmp_path, lines.append
+    )
+    assert "ai-edge-litert" in report["skipped"]
+    assert "export skipped" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_finetune_job_ends_with_a_verified_int8_file(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    config = load_config(
+        epochs=2,
+        sequence_length=16,
+        learning_rate=5e-3,
+        export={"quantization": "int8", "num_representative": 32},
+    )
+    config["backbone_overrides"] = TINY_BACKBONE
+    config["max_train_examples"] = 128
+    lines = []
+    results = run_finetune(config, tmp_path, log=lines.append)
+    export = results["export"]
+    path = tmp_path / "classifier_int8.tflite"
+    assert export["path"] == str(path) and path.is_file()
+    assert export["size_bytes"] == path.stat().st_size
+    assert export["attention_mask_mode"] == "fill"
+    assert export["test_size"] == 800
+    assert 0.0 <= export["tflite_accuracy"] <= 1.0
+    assert export["keras_accuracy"] == pytest.approx(results["accuracy"])
+    assert export["heldout_label_agreement"] >= 0.85
+    assert export["heldout_max_abs_error"] >= 0.0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["export"]["path"] == str(path)
+    assert set(saved["phase_seconds"]) == {
+        "data and model",
+        "training",
+        "evaluation",
+        "save and reload",
+        "export",
+    }
+    assert any("[export:" in line for line in lines)
+    # Only the job's outputs are left: no temporary file beside them.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "classifier_int8.tflite",
+        "preset",
+        "results.json",
+    ]
