@@ -35,14 +35,21 @@ setup(
         "numpy>=1.26",
         # PNG plots of distillation losses and benchmarks.
         "matplotlib>=3.7",
+        # Every exported .tflite file is run and checked in the LiteRT
+        # interpreter before it is written (tf.lite.Interpreter gives
+        # several times larger int8 errors, REFERENCE.md section 7).
+        "ai-edge-litert>=2.3,<3",
     ],
     extras_require={
         "tfmot": [
             "tf-keras>=2.21,<2.22",
             "tensorflow-model-optimization>=0.8.1,<0.9",
         ],
+        # Kept for old install commands: ai-edge-litert is a core dependency.
         "litert": ["ai-edge-litert>=2.3,<3"],
-        # The on-device client the metadata tests classify strings with.
+        # Writes the TFLite metadata (its flatbuffer schema) that packs labels
+        # and vocabulary into a classifier file, and is the on-device client
+        # the metadata tests classify strings with.
         "metadata": ["mediapipe>=1.2.3,<2"],
         # Downloads hf:// handles; safetensors only speeds reading up (the
         # converter reads and writes the format itself).
@@ -57,9 +64,8 @@ setup(
             "keras-hub[grain]>=0.32,<0.33",
             "huggingface_hub>=0.20",
             "safetensors>=0.4",
-            # So the export and MediaPipe tests run in CI. tfmot stays out:
-            # TF-MOT 0.8.1 pins absl-py~=1.2, mediapipe needs absl-py~=2.3.
-            "ai-edge-litert>=2.3,<3",
+            # So the MediaPipe tests run in CI. tfmot stays out: TF-MOT 0.8.1
+            # pins absl-py~=1.2, mediapipe needs absl-py~=2.3.
             "mediapipe>=1.2.3,<2",
             "pytest>=8,<10",
             "build>=1.2",
