@@ -10,13 +10,14 @@ import keras_mobilebert.export
 import keras
 print(os.environ.get("TF_USE_LEGACY_KERAS"))
 print("tensorflow_model_optimization" in sys.modules)
+print("tf_keras" in sys.modules)
 print(keras.__version__.split(".")[0])
 """
 
 
 def test_importing_the_package_leaves_keras_3_alone():
     # TF-MOT sets TF_USE_LEGACY_KERAS=1 when imported; the package and its
-    # quantization/export modules must not import it.
+    # quantization/export modules must import neither it nor tf_keras.
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -28,4 +29,29 @@ def test_importing_the_package_leaves_keras_3_alone():
         text=True,
         env=env,
     ).stdout.split()
-    assert out[-3:] == ["None", "False", "3"]
+    assert out[-4:] == ["None", "False", "False", "3"]
+
+
+MISSING_TFMOT = """
+import sys
+sys.modules["tensorflow_model_optimization"] = None  # As if not installed.
+try:
+    import keras_mobilebert.quantization.tfmot
+except ImportError as error:
+    print(error)
+"""
+
+
+def test_the_tfmot_bridge_names_the_extra_when_tfmot_is_missing():
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", MISSING_TFMOT],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    assert "pip install keras-mobilebert[tfmot]" in out
