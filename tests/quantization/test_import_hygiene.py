@@ -1,6 +1,4 @@
-import os
-import subprocess
-import sys
+from tests.quantization.fresh_python import run_python
 
 SCRIPT = """
 import os, sys
@@ -18,17 +16,7 @@ print(keras.__version__.split(".")[0])
 def test_importing_the_package_leaves_keras_3_alone():
     # TF-MOT sets TF_USE_LEGACY_KERAS=1 when imported; the package and its
     # quantization/export modules must import neither it nor tf_keras.
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.split()
+    out = run_python(SCRIPT).split()
     assert out[-4:] == ["None", "False", "False", "3"]
 
 
@@ -43,15 +31,5 @@ except ImportError as error:
 
 
 def test_the_tfmot_bridge_names_the_extra_when_tfmot_is_missing():
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(
-        [sys.executable, "-c", MISSING_TFMOT],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout
+    out = run_python(MISSING_TFMOT)
     assert "pip install keras-mobilebert[tfmot]" in out

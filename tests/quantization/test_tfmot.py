@@ -6,9 +6,6 @@ this file in a second virtual environment. Elsewhere it is skipped.
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -31,6 +28,7 @@ from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
 from tests.models.helpers import SMALL_TINY  # noqa: E402
 from tests.models.helpers import backbone_inputs  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
+from tests.quantization.fresh_python import run_python  # noqa: E402
 
 SEQUENCE_LENGTH = 16
 QAT_SETTINGS = {"attention_mask_mode": "fill", "activation": "relu6"}
@@ -192,15 +190,5 @@ def test_importing_the_bridge_restores_keras_3():
         "print(tf.keras.version().split('.')[0])\n"
         "print(keras.layers.Dense(2)(np.ones((1, 3))).shape[-1])\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.split()
+    out = run_python(script).split()
     assert out[-3:] == ["None", "3", "2"]
