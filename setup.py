@@ -41,6 +41,9 @@ setup(
             "tf-keras>=2.21,<2.22",
             "tensorflow-model-optimization>=0.8.1,<0.9",
         ],
+        # The TF-MOT tests' own environment (`.ci/run` installs
+        # ".[tfmot,litert,tfmot-test]"): it cannot hold the dev extra.
+        "tfmot-test": ["pytest>=8,<10"],
         "litert": ["ai-edge-litert>=2.3,<3"],
         # The on-device client the metadata tests classify strings with.
         "metadata": ["mediapipe>=1.2.3,<2"],
