@@ -72,16 +72,19 @@ def test_float_twin_matches_keras_3(config):
     assert _max_error({"y": classifier(x)}, {"y": twin(x)}) <= 1e-5
 
 
-def test_quantize_apply_wraps_every_custom_layer():
+@pytest.mark.parametrize(
+    "config", [SMALL_BACKBONE, SMALL_TINY], ids=["mobilebert", "tiny"]
+)
+def test_quantize_apply_wraps_every_custom_layer(config):
     keras.utils.set_random_seed(0)
-    backbone = MobileBertBackbone(**SMALL_BACKBONE, **QAT_SETTINGS)
+    backbone = MobileBertBackbone(**config, **QAT_SETTINGS)
     qat = qt.quantize_aware_tfmot(backbone)
     wrapped = {}
     for layer in qat.layers:
         if isinstance(layer, qt.quantize.QuantizeWrapperV2):
             inner = type(layer.layer).__name__
-            config = type(layer.quantize_config).__name__
-            wrapped.setdefault(inner, set()).add(config)
+            quantize_config = type(layer.quantize_config).__name__
+            wrapped.setdefault(inner, set()).add(quantize_config)
     assert wrapped["TwinNoNorm"] == {"NoNormQuantizeConfig"}
     assert wrapped["TwinAttention"] == {"AttentionQuantizeConfig"}
     assert wrapped["TwinTokenEmbedding"] == {"EmbeddingQuantizeConfig"}
@@ -93,10 +96,14 @@ def test_quantize_apply_wraps_every_custom_layer():
         isinstance(getattr(layer, "layer", None), qt.TwinNoNorm)
         for layer in qat.layers
     )
-    # As in quantize_aware: embedding norm, and per block 2 bottleneck-input
-    # norms, the attention output norm, one per FFN, the output norm.
-    per_block = 2 + 1 + SMALL_BACKBONE["num_feedforward_networks"] + 1
-    assert num_no_norm == 1 + SMALL_BACKBONE["num_layers"] * per_block
+    # As in quantize_aware: embedding norm, and per block the bottleneck
+    # input norms (two with the shared query/key bottleneck), the attention
+    # output norm, one per FFN, the output norm.
+    shared = config.get("key_query_shared_bottleneck", True)
+    per_block = (
+        (2 if shared else 1) + 1 + config["num_feedforward_networks"] + 1
+    )
+    assert num_no_norm == 1 + config["num_layers"] * per_block
     # Untrained ranges are GR's [-6, 6]; the model runs and keeps shapes.
     x = backbone_inputs(length=SEQUENCE_LENGTH)
     out = qat(x, training=False)
