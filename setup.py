@@ -45,6 +45,9 @@ setup(
             "tf-keras>=2.21,<2.22",
             "tensorflow-model-optimization>=0.8.1,<0.9",
         ],
+        # The TF-MOT tests' own environment (`.ci/run` installs
+        # ".[tfmot,litert,tfmot-test]"): it cannot hold the dev extra.
+        "tfmot-test": ["pytest>=8,<10"],
         # Kept for old install commands: ai-edge-litert is a core dependency.
         "litert": ["ai-edge-litert>=2.3,<3"],
         # Writes the TFLite metadata (its flatbuffer schema) that packs labels

@@ -391,8 +391,25 @@ def _samples(model, kind, data, sequence_length, count, seed):
         raise ValueError("Empty sample or representative data.")
     if isinstance(data[0], str):
         return texts_to_inputs(model, data[:count], sequence_length)
+    return dict_samples(data, count)
+
+
+def dict_samples(data, count):
+    """Input dicts (TFLite or Keras names) to TFLite-named samples.
+
+    Args:
+        data: list of dicts of int arrays, each `(sequence,)` or
+            `(1, sequence)`, keyed `ids`/`token_ids`, `mask`/`padding_mask`,
+            `segment_ids` (and `mask_positions`).
+        count: int. How many to take.
+
+    Example:
+    ```python
+    dict_samples([{"token_ids": ids, "padding_mask": m, "segment_ids": s}], 1)
+    ```
+    """
     samples = []
-    for item in data[:count]:
+    for item in list(data)[:count]:
         sample = {}
         for name in INPUT_NAMES + ("mask_positions",):
             keras_name = KERAS_INPUTS.get(name, name)
@@ -473,26 +490,54 @@ def convert(
     specs = _input_specs(model, kind, sequence_length, dynamic_shape)
     with tempfile.TemporaryDirectory() as work_dir:
         converter = _converter(model, kind, specs, work_dir)
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if quantization in ("int8", "qat_int8"):
-            if not representative_samples:
-                raise ValueError(
-                    f"{quantization} export needs representative data."
-                )
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = _representative(
-                representative_samples
-            )
-            ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        elif quantization == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif quantization == "float16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        if allow_select_ops:
-            ops = ops + [tf.lite.OpsSet.SELECT_TF_OPS]
-        converter.target_spec.supported_ops = ops
+        configure_converter(
+            converter, quantization, representative_samples, allow_select_ops
+        )
         return converter.convert()
+
+
+def configure_converter(
+    converter,
+    quantization,
+    representative_samples=None,
+    allow_select_ops=False,
+):
+    """Set a `tf.lite.TFLiteConverter` up for one of `QUANTIZATIONS`.
+
+    Builtin ops only (int8 builtins for `"int8"` and `"qat_int8"`) unless
+    `allow_select_ops`. Shared by `convert` and the TF-MOT exporter.
+
+    Args:
+        converter: a `tf.lite.TFLiteConverter`.
+        quantization: string. One of `QUANTIZATIONS`.
+        representative_samples: list of TFLite-named input dicts; required
+            by `"int8"` and `"qat_int8"`.
+        allow_select_ops: bool. Let the converter emit Flex ops.
+
+    Example:
+    ```python
+    configure_converter(converter, "qat_int8", samples)
+    ```
+    """
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization in ("int8", "qat_int8"):
+        if not representative_samples:
+            raise ValueError(
+                f"{quantization} export needs representative data."
+            )
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = _representative(
+            representative_samples
+        )
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    elif quantization == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    if allow_select_ops:
+        ops = ops + [tf.lite.OpsSet.SELECT_TF_OPS]
+    converter.target_spec.supported_ops = ops
 
 
 @functools.lru_cache(maxsize=1)
@@ -939,8 +984,50 @@ def to_litert(
         bad = float16_range_violations(float32_bytes, samples)
         if bad:
             raise Float16RangeError(bad, _float16_message(bad))
+    tflite_bytes = convert_builtin(
+        lambda: convert(export_model, quantization, **convert_kwargs)
+    )
+    ops = list_ops(tflite_bytes)
+    if labels is not None:
+        tflite_bytes = _with_metadata(model, kind, tflite_bytes, labels)
+    result = verify_and_write(
+        tflite_bytes,
+        reference=_keras_outputs(model, kind, samples),
+        samples=samples,
+        kind=kind,
+        quantization=quantization,
+        limits=limits,
+        path=path,
+        input_shape=(-1, -1) if dynamic_shape else (1, sequence_length),
+        ops=ops,
+        attention_mask_mode=getattr(
+            _backbone_of(export_model), "attention_mask_mode", None
+        ),
+    )
+    log(result.summary())
+    return result
+
+
+def convert_builtin(convert_fn):
+    """Run a conversion; name the ops if it needs anything but builtins.
+
+    Args:
+        convert_fn: callable returning the TFLite bytes.
+
+    Returns:
+        The bytes, checked with `check_builtin_ops`.
+
+    Raises:
+        UnsupportedOpsError: the converter asked for Flex or custom ops, or
+            the file holds any.
+
+    Example:
+    ```python
+    tflite_bytes = convert_builtin(lambda: converter.convert())
+    ```
+    """
     try:
-        tflite_bytes = convert(export_model, quantization, **convert_kwargs)
+        tflite_bytes = convert_fn()
     except Exception as error:
         ops_needed = _unsupported_ops_in_message(str(error))
         if not ops_needed:
@@ -954,11 +1041,48 @@ def to_litert(
             "them.",
         ) from None
     check_builtin_ops(tflite_bytes)
-    ops = list_ops(tflite_bytes)
-    if labels is not None:
-        tflite_bytes = _with_metadata(model, kind, tflite_bytes, labels)
+    return tflite_bytes
 
-    reference = _keras_outputs(model, kind, samples)
+
+def verify_and_write(
+    tflite_bytes,
+    reference,
+    samples,
+    kind,
+    quantization,
+    limits,
+    path,
+    input_shape,
+    ops,
+    attention_mask_mode=None,
+):
+    """Run the file in LiteRT, compare with `reference`, write if it passes.
+
+    Args:
+        tflite_bytes: bytes of the `.tflite` file.
+        reference: dict of output name to the source model's outputs on
+            `samples` (see `_keras_outputs`).
+        samples: list of TFLite-named input dicts.
+        kind: `"classifier"`, `"masked_lm"` or `"backbone"`.
+        quantization: string, for the report.
+        limits: dict with `relative_error` and `label_agreement`.
+        path: output path; written atomically, and only on success.
+        input_shape: tuple for the report.
+        ops: op list (see `list_ops`) for the report.
+        attention_mask_mode: string or None, for the report: the mask of
+            the model the file was converted from.
+
+    Returns:
+        An `ExportResult`.
+
+    Raises:
+        VerificationError: the file disagrees beyond `limits`.
+
+    Example:
+    ```python
+    result = verify_and_write(tflite_bytes, reference, samples, ...)
+    ```
+    """
     outputs = run_tflite(tflite_bytes, samples)
     max_abs, relative, agreement = _compare(kind, reference, outputs)
     failures = []
@@ -972,14 +1096,14 @@ def to_litert(
         )
     if failures:
         raise VerificationError(
-            f"The {quantization} LiteRT export does not match the Keras "
+            f"The {quantization} LiteRT export does not match the source "
             f"model on {len(samples)} samples: {'; '.join(failures)} (max "
             f"abs error {max_abs:.3g}). Nothing was written to {path}."
         )
     path = pathlib.Path(path)
     with atomic_path(path) as tmp:
         tmp.write_bytes(tflite_bytes)
-    result = ExportResult(
+    return ExportResult(
         path=path,
         quantization=quantization,
         size_bytes=path.stat().st_size,
@@ -987,14 +1111,10 @@ def to_litert(
         relative_error=relative,
         label_agreement=agreement,
         num_samples=len(samples),
-        input_shape=(-1, -1) if dynamic_shape else (1, sequence_length),
+        input_shape=input_shape,
         ops=sorted({op["op"] for op in ops}),
-        attention_mask_mode=getattr(
-            _backbone_of(export_model), "attention_mask_mode", None
-        ),
+        attention_mask_mode=attention_mask_mode,
     )
-    log(result.summary())
-    return result
 
 
 def float_ops_on_main_path(tflite_bytes):

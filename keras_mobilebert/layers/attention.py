@@ -1,55 +1,15 @@
 """Multi-head attention that can hand back its masked pre-softmax scores."""
 
-import math
-
 import keras
 from keras import ops
 
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.layers.layer_math import MASK_MODES
+from keras_mobilebert.layers.layer_math import attention_context
+from keras_mobilebert.layers.layer_math import attention_scores
+from keras_mobilebert.layers.layer_math import mask_attention_scores
+from keras_mobilebert.layers.layer_math import split_heads
 from keras_mobilebert.layers.substitution import layer_class
-
-MASK_MODES = ("additive", "fill")
-# What a masked logit becomes in "fill" mode: GR's quantization-friendly
-# constant (e^-6 is about 0.0025, and the score range stays small for int8).
-FILL_VALUE = -6.0
-# Added to masked logits in "additive" mode (HF, TF Model Garden). HF adds
-# the most negative float32: a fixed -1e9 fails to mask once unmasked logits
-# exceed about 1e9, which MobileBERT's NoNorm activations (up to ~1e7 on the
-# released weights) can reach, and padded outputs then differ from HF's.
-ADDITIVE_MASK_VALUE = -3.4028234663852886e38
-
-
-def mask_attention_scores(scores, padding_mask, mask_mode):
-    """Apply a key padding mask to attention logits.
-
-    Args:
-        scores: float tensor `(batch, heads, queries, keys)`, already scaled.
-        padding_mask: tensor `(batch, keys)`, 1 (or True) for real tokens.
-        mask_mode: string. `"fill"` sets masked logits to exactly -6
-            (`scores * mask + (1 - mask) * -6`, GR); `"additive"` adds a
-            large negative number (HF, TF Model Garden).
-
-    Returns:
-        The masked scores, in the dtype of `scores`.
-
-    Example:
-    ```python
-    mask_attention_scores(np.zeros((1, 1, 2, 2)), np.array([[1, 0]]), "fill")
-    ```
-    """
-    if mask_mode not in MASK_MODES:
-        raise ValueError(
-            f"Unknown attention_mask_mode {mask_mode!r}; expected one of "
-            f"{MASK_MODES}."
-        )
-    # expand_dims rather than `[:, None, None, :]`: with a dynamic sequence
-    # length LiteRT has no builtin kernel for a strided slice that adds axes
-    # (it would need the Flex op StridedSlice).
-    mask = ops.cast(padding_mask, scores.dtype)
-    mask = ops.expand_dims(ops.expand_dims(mask, 1), 1)
-    if mask_mode == "fill":
-        return scores * mask + (1.0 - mask) * FILL_VALUE
-    return scores + (1.0 - mask) * ADDITIVE_MASK_VALUE
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
@@ -151,10 +111,7 @@ class MobileBertAttention(keras.layers.Layer):
         self.built = True
 
     def _split_heads(self, x):
-        shape = ops.shape(x)
-        return ops.reshape(
-            x, (shape[0], shape[1], self.num_heads, self.head_dim)
-        )
+        return split_heads(x, self.num_heads, self.head_dim)
 
     def call(
         self,
@@ -170,19 +127,14 @@ class MobileBertAttention(keras.layers.Layer):
         q = self._split_heads(self.query_dense(query))
         k = self._split_heads(self.key_dense(key))
         v = self._split_heads(self.value_dense(value))
-        scores = ops.einsum("bfnh,btnh->bnft", q, k)
-        scores = ops.cast(scores, "float32") / math.sqrt(self.head_dim)
+        scores = attention_scores(q, k, self.head_dim)
         if padding_mask is not None:
             scores = mask_attention_scores(
                 scores, padding_mask, self.attention_mask_mode
             )
         probs = ops.cast(self.softmax(scores), self.compute_dtype)
         probs = self.dropout_layer(probs, training=training)
-        context = ops.einsum("bnft,btnh->bfnh", probs, v)
-        shape = ops.shape(context)
-        context = ops.reshape(
-            context, (shape[0], shape[1], self.num_heads * self.head_dim)
-        )
+        context = attention_context(probs, v)
         if return_attention_scores:
             return context, scores
         return context

@@ -3,6 +3,7 @@
 import keras
 
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.layers.layer_math import residual_norm
 from keras_mobilebert.layers.no_norm import make_normalization
 
 
@@ -166,7 +167,7 @@ class BottleneckOutput(keras.layers.Layer):
 
     def call(self, inputs, residual, training=None):
         x = self.dropout_layer(self.dense(inputs), training=training)
-        return self.norm(x + residual)
+        return residual_norm(x, residual, self.norm)
 
     def compute_output_shape(self, inputs_shape, residual_shape=None):
         return tuple(inputs_shape[:-1]) + (self.hidden_dim,)

@@ -6,29 +6,9 @@ from keras import ops
 
 from keras_mobilebert.layers.dense import kernel_initializer
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.layers.layer_math import add_position_embeddings
+from keras_mobilebert.layers.layer_math import trigram
 from keras_mobilebert.layers.no_norm import make_normalization
-
-
-def trigram(embeddings):
-    """Concatenate each position with its neighbours: next, current, previous.
-
-    Positions past either end of the sequence contribute zeros. This order is
-    the one the released checkpoints were trained with (GR `modeling.py`).
-
-    Args:
-        embeddings: tensor of shape `(batch, sequence, dim)`.
-
-    Returns:
-        A tensor of shape `(batch, sequence, 3 * dim)`.
-
-    Example:
-    ```python
-    trigram(np.ones((1, 4, 2), "float32")).shape  # (1, 4, 6)
-    ```
-    """
-    next_tokens = ops.pad(embeddings[:, 1:], ((0, 0), (0, 1), (0, 0)))
-    previous_tokens = ops.pad(embeddings[:, :-1], ((0, 0), (1, 0), (0, 0)))
-    return ops.concatenate([next_tokens, embeddings, previous_tokens], axis=-1)
 
 
 def check_token_ids(token_ids, vocabulary_size):
@@ -213,10 +193,9 @@ class MobileBertEmbedding(keras.layers.Layer):
         if segment_ids is None:
             segment_ids = ops.zeros_like(token_ids)
         x = x + self.segment_embedding(segment_ids)
-        positions = ops.cast(
-            self.position_embeddings[:sequence_length], x.dtype
+        x = add_position_embeddings(
+            x, self.position_embeddings, sequence_length
         )
-        x = x + positions[None]
         x = self.norm(x)
         return self.dropout_layer(x, training=training)
 

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_mobilebert.layers.layer_math import no_norm
 from keras_mobilebert.layers.substitution import layer_class
 
 NORMALIZATIONS = ("no_norm", "layer_norm")
@@ -61,7 +62,7 @@ class NoNorm(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        return inputs * self.gamma + self.beta
+        return no_norm(inputs, self.gamma, self.beta)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -1,9 +1,12 @@
 """MobileBERT's stacked feed-forward networks."""
 
+import functools
+
 import keras
 
 from keras_mobilebert.layers.activations import get_activation
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.layers.layer_math import feed_forward
 from keras_mobilebert.layers.no_norm import make_normalization
 
 
@@ -114,11 +117,14 @@ class StackedFFN(keras.layers.Layer):
         layers = zip(
             self.intermediate_layers, self.output_layers, self.norm_layers
         )
+        last = self.num_feedforward_networks - 1
         for j, (intermediate, output, norm) in enumerate(layers):
-            y = output(intermediate(x))
-            if j == self.num_feedforward_networks - 1:
-                y = self.dropout_layer(y, training=training)
-            x = norm(y + x)
+            dropout = None
+            if j == last:
+                dropout = functools.partial(
+                    self.dropout_layer, training=training
+                )
+            x = feed_forward(x, intermediate, output, norm, dropout=dropout)
         return x
 
     def compute_output_shape(self, input_shape):

@@ -7,6 +7,8 @@ from keras_mobilebert.layers.attention import MobileBertAttention
 from keras_mobilebert.layers.bottleneck import BottleneckInput
 from keras_mobilebert.layers.bottleneck import BottleneckOutput
 from keras_mobilebert.layers.dense import make_dense
+from keras_mobilebert.layers.layer_math import attention_inputs
+from keras_mobilebert.layers.layer_math import residual_norm
 from keras_mobilebert.layers.no_norm import make_normalization
 from keras_mobilebert.layers.stacked_ffn import StackedFFN
 
@@ -135,6 +137,14 @@ class MobileBertTransformerBlock(keras.layers.Layer):
             and not self.use_bottleneck_attention
         )
 
+    @property
+    def attention_variant(self):
+        """Where Q, K and V come from unless Q/K are shared (see
+        `layer_math.attention_inputs`)."""
+        if self.use_bottleneck and self.use_bottleneck_attention:
+            return "bottleneck_attention"
+        return "block_input"
+
     def _norm(self, name):
         return make_normalization(
             self.normalization,
@@ -220,18 +230,20 @@ class MobileBertTransformerBlock(keras.layers.Layer):
         return_attention_scores=False,
     ):
         prev = inputs
+        shared = None
         if self.shares_query_key:
             layer_input, shared = self.bottleneck_input(prev)
-            query = key = shared
-            value = prev
         elif self.use_bottleneck:
             layer_input = self.bottleneck_input(prev)
-            if self.use_bottleneck_attention:
-                query = key = value = layer_input
-            else:
-                query = key = value = prev
         else:
-            layer_input = query = key = value = prev
+            layer_input = prev
+        query, key, value = attention_inputs(
+            prev,
+            layer_input,
+            shared,
+            self.shares_query_key,
+            self.attention_variant,
+        )
         context, scores = self.attention(
             query,
             key,
@@ -242,7 +254,7 @@ class MobileBertTransformerBlock(keras.layers.Layer):
         )
         x = self.attention_output_dense(context)
         x = self.attention_output_dropout(x, training=training)
-        x = self.attention_output_norm(x + layer_input)
+        x = residual_norm(x, layer_input, self.attention_output_norm)
         x = self.stacked_ffn(x, training=training)
         if self.use_bottleneck:
             x = self.bottleneck_output(x, prev, training=training)

@@ -29,6 +29,8 @@ import functools
 import keras
 from keras import ops
 
+from keras_mobilebert.layers.attention import mask_attention_scores
+from keras_mobilebert.layers.layer_math import MASK_MODES
 from keras_mobilebert.layers.no_norm import NoNorm
 from keras_mobilebert.layers.substitution import layer_substitution
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
@@ -271,9 +273,16 @@ class QuantSoftmax(keras.layers.Layer):
     Stands in for the attention's `keras.layers.Softmax` (same call with
     `inputs` and an optional `mask`). The logits range is learned; the
     probabilities use the fixed range [0, 1], as LiteRT's int8 softmax does.
+    A `mask` goes through the attention's own masking function
+    (`mask_attention_scores`) before the logits are quantized, so masked
+    logits become exactly -6 in the default `"fill"` mode and stay inside
+    the quantized range (MobileBERT's attention masks its scores itself and
+    passes no mask here).
 
     Args:
         axis: int. The softmax axis.
+        mask_mode: string. `"fill"` (-6, default) or `"additive"`; see
+            `keras_mobilebert.layers.attention.mask_attention_scores`.
         num_bits: int. Bit width.
         ema_decay: float. Decay of the logits' moving-average range.
         **kwargs: other keyword arguments passed to `keras.layers.Layer`.
@@ -285,10 +294,21 @@ class QuantSoftmax(keras.layers.Layer):
     """
 
     def __init__(
-        self, axis=-1, num_bits=8, ema_decay=DEFAULT_EMA_DECAY, **kwargs
+        self,
+        axis=-1,
+        mask_mode="fill",
+        num_bits=8,
+        ema_decay=DEFAULT_EMA_DECAY,
+        **kwargs,
     ):
         super().__init__(**kwargs)
+        if mask_mode not in MASK_MODES:
+            raise ValueError(
+                f"Unknown mask_mode {mask_mode!r}; expected one of "
+                f"{MASK_MODES}."
+            )
         self.axis = axis
+        self.mask_mode = mask_mode
         self.num_bits = num_bits
         self.ema_decay = ema_decay
         # Created and built here, not in build(): MobileBertAttention
@@ -302,9 +322,10 @@ class QuantSoftmax(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, mask=None, training=None):
-        x = self.input_quantizer(inputs, training=training)
+        x = inputs
         if mask is not None:
-            x = ops.where(ops.cast(mask, "bool"), x, -1e9)
+            x = mask_attention_scores(x, mask, self.mask_mode)
+        x = self.input_quantizer(x, training=training)
         y = ops.softmax(x, axis=self.axis)
         return self.output_quantizer(y, training=training)
 
@@ -316,6 +337,7 @@ class QuantSoftmax(keras.layers.Layer):
         config.update(
             {
                 "axis": self.axis,
+                "mask_mode": self.mask_mode,
                 "num_bits": self.num_bits,
                 "ema_decay": self.ema_decay,
             }

@@ -129,3 +129,19 @@ def test_quantize_aware_rejects_other_models():
         quantize_aware(quantize_aware(backbone))
     with pytest.raises(TypeError, match="MobileBertClassifier"):
         quantize_aware(keras.Sequential([keras.layers.Dense(2)]))
+
+
+def test_quant_softmax_masks_through_the_attention_mask():
+    # A mask goes through mask_attention_scores: "fill" makes masked logits
+    # exactly -6 before the logits quantizer, for a float or int mask and a
+    # padding mask (batch, keys) or one of the scores' rank.
+    softmax = QuantSoftmax()
+    scores = np.zeros((1, 1, 2, 3), "float32")
+    padding = np.array([[1, 1, 0]], "float32")
+    expected = np.exp([0.0, 0.0, -6.0]) / np.exp([0.0, 0.0, -6.0]).sum()
+    for mask in (padding, padding[:, None, None, :].astype("int32")):
+        softmax(scores, mask=mask, training=True)  # Ranges from the data.
+        probs = keras.ops.convert_to_numpy(softmax(scores, mask=mask))
+        np.testing.assert_allclose(probs[0, 0, 0], expected, atol=1 / 255)
+    with pytest.raises(ValueError, match="mask_mode"):
+        QuantSoftmax(mask_mode="-1e9")

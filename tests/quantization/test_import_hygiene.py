@@ -1,6 +1,4 @@
-import os
-import subprocess
-import sys
+from tests.quantization.fresh_python import run_python
 
 SCRIPT = """
 import os, sys
@@ -10,22 +8,28 @@ import keras_mobilebert.export
 import keras
 print(os.environ.get("TF_USE_LEGACY_KERAS"))
 print("tensorflow_model_optimization" in sys.modules)
+print("tf_keras" in sys.modules)
 print(keras.__version__.split(".")[0])
 """
 
 
 def test_importing_the_package_leaves_keras_3_alone():
     # TF-MOT sets TF_USE_LEGACY_KERAS=1 when imported; the package and its
-    # quantization/export modules must not import it.
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.split()
-    assert out[-3:] == ["None", "False", "3"]
+    # quantization/export modules must import neither it nor tf_keras.
+    out = run_python(SCRIPT).split()
+    assert out[-4:] == ["None", "False", "False", "3"]
+
+
+MISSING_TFMOT = """
+import sys
+sys.modules["tensorflow_model_optimization"] = None  # As if not installed.
+try:
+    import keras_mobilebert.quantization.tfmot
+except ImportError as error:
+    print(error)
+"""
+
+
+def test_the_tfmot_bridge_names_the_extra_when_tfmot_is_missing():
+    out = run_python(MISSING_TFMOT)
+    assert "pip install keras-mobilebert[tfmot]" in out
