@@ -205,6 +205,12 @@ def with_attention_mask_mode(model, mode):
     return copy
 
 
+# Modes that cannot take the "additive" mask's most negative float32: the
+# int8 quantizer aborts on it, and in float16 it becomes -inf, so the
+# `0 * -inf` of unmasked keys gives NaN. They convert a "fill" copy.
+FILL_MASK_QUANTIZATIONS = ("float16", "int8", "qat_int8")
+
+
 def _has_additive_mask(model):
     mode = getattr(_backbone_of(model), "attention_mask_mode", None)
     return mode == "additive"
@@ -478,11 +484,13 @@ def convert(
             f"{QUANTIZATIONS}."
         )
     kind = _model_kind(model)
-    if quantization in ("int8", "qat_int8") and _has_additive_mask(model):
-        # Raised here: the quantizer would abort the process instead.
+    if quantization in FILL_MASK_QUANTIZATIONS and _has_additive_mask(model):
+        # Raised here: the int8 quantizer would abort the process instead,
+        # and a float16 file would compute NaN.
         raise ValueError(
             f"{quantization} conversion of a model with the 'additive' "
-            "attention mask aborts the TFLite quantizer; convert "
+            "attention mask fails (the int8 quantizer aborts; float16 "
+            "turns the mask into -inf and NaN); convert "
             "with_attention_mask_mode(model, 'fill'), or use to_litert, "
             "which does so and verifies against the original."
         )
@@ -764,8 +772,9 @@ def _float16_message(bad):
         )
     if any(k == "constant" and p >= 1e8 for _, k, p in bad):
         message += (
-            " A constant near 1e9 is the additive attention mask: build the "
-            "backbone with attention_mask_mode='fill' (-6) for float16."
+            " A huge negative constant is an additive attention mask: "
+            "convert with_attention_mask_mode(model, 'fill') (-6) for "
+            "float16."
         )
     return message
 
@@ -865,7 +874,8 @@ def to_litert(
       (65504): float16 kernels (GPU delegates) would overflow. The released
       MobileBERT weights put values near 2.5e7 in the encoder (HF issue
       11327); such a model is refused with `Float16RangeError` naming the
-      tensors.
+      tensors. A model with the `"additive"` mask is converted as a
+      `"fill"` copy, as for int8 (the mask would become -inf and NaN).
     - `"dynamic"`: int8 weights, float activations (no data needed).
     - `"int8"`: full-integer post-training quantization, activation ranges
       calibrated on `representative_data` (your texts).
@@ -965,13 +975,13 @@ def to_litert(
             seed=2,
         )
     export_model = model
-    if quantization in ("int8", "qat_int8") and _has_additive_mask(model):
+    if quantization in FILL_MASK_QUANTIZATIONS and _has_additive_mask(model):
         export_model = with_attention_mask_mode(model, "fill")
         log(
             f"{quantization}: converting with the 'fill' attention mask "
             "(masked logits -6); the model's 'additive' mask (-3.4e38) "
-            "aborts the int8 quantizer. The file is verified against the "
-            "original model."
+            "cannot be represented in this mode. The file is verified "
+            "against the original model."
         )
     convert_kwargs = {
         "sequence_length": sequence_length,
@@ -979,7 +989,7 @@ def to_litert(
         "representative_samples": representative,
     }
     if quantization == "float16":
-        float32_bytes = convert(model, "float32", **convert_kwargs)
+        float32_bytes = convert(export_model, "float32", **convert_kwargs)
         check_builtin_ops(float32_bytes)
         bad = float16_range_violations(float32_bytes, samples)
         if bad:

@@ -119,11 +119,16 @@ def test_float16_refuses_activations_beyond_its_range(tmp_path):
     assert path.exists()
 
 
-def test_float16_names_the_additive_mask(tmp_path):
+def test_float16_of_an_additive_mask_model_converts_a_fill_copy(tmp_path):
     backbone = MobileBertBackbone(**SMALL_BACKBONE)  # additive mask
-    with pytest.raises(litert.Float16RangeError, match="attention_mask_mode"):
-        litert.to_litert(backbone, tmp_path / "m.tflite", "float16", log=None)
-    assert _leftovers(tmp_path) == []
+    with pytest.raises(ValueError, match="additive"):
+        litert.convert(backbone, "float16", sequence_length=8)
+    path = tmp_path / "m.tflite"
+    result = litert.to_litert(backbone, path, "float16", log=None)
+    # Verified against the additive original, padded samples included.
+    assert result.attention_mask_mode == "fill"
+    assert result.relative_error < 1e-2
+    assert path.exists()
 
 
 class _Determinant(keras.layers.Layer):
