@@ -1,7 +1,6 @@
 """Student word table from the teacher's: PCA against an independent SVD."""
 
 import keras
-import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,17 +13,6 @@ from keras_mobilebert.distillation.runner import DistillationRun
 from keras_mobilebert.distillation.runner import load_npz
 from keras_mobilebert.distillation.strategies import copy_from_teacher
 from tests.distillation import tiny
-
-
-def tiny_bert(hidden_dim=24):
-    return keras_hub.models.BertBackbone(
-        vocabulary_size=tiny.VOCAB,
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=hidden_dim,
-        intermediate_dim=32,
-        max_sequence_length=16,
-    )
 
 
 def numpy_pca(table, k):
@@ -65,7 +53,7 @@ def test_principal_components_match_numpy_svd():
 
 def test_init_student_embeddings_from_bert_teacher():
     keras.utils.set_random_seed(1)
-    teacher = tiny_bert()
+    teacher = tiny.bert()
     student = tiny.student()  # 8-wide table, MLM head tied to it
     table = keras.ops.convert_to_numpy(teacher.token_embedding.embeddings.value)
     student_table = student.backbone.token_embedding.embeddings
@@ -95,16 +83,10 @@ def test_init_student_embeddings_from_bert_teacher():
 def test_init_student_embeddings_errors():
     student = tiny.student(with_heads=False)
     with pytest.raises(ValueError, match="method"):
-        init_student_embeddings_from_teacher(student, tiny_bert(), "ica")
+        init_student_embeddings_from_teacher(student, tiny.bert(), "ica")
     with pytest.raises(ValueError, match="wider"):
-        init_student_embeddings_from_teacher(student, tiny_bert(hidden_dim=4))
-    other_vocabulary = keras_hub.models.BertBackbone(
-        vocabulary_size=tiny.VOCAB + 1,
-        num_layers=1,
-        num_heads=2,
-        hidden_dim=16,
-        intermediate_dim=16,
-    )
+        init_student_embeddings_from_teacher(student, tiny.bert(hidden_dim=4))
+    other_vocabulary = tiny.bert(vocabulary_size=tiny.VOCAB + 1)
     with pytest.raises(ValueError, match="vocabularies differ"):
         init_student_embeddings_from_teacher(student, other_vocabulary)
 
@@ -112,7 +94,7 @@ def test_init_student_embeddings_errors():
 @pytest.mark.parametrize("init_embeddings", ["auto", "none"])
 def test_run_initializes_an_uncopyable_table(tmp_path, init_embeddings):
     keras.utils.set_random_seed(2)
-    teacher = tiny_bert()
+    teacher = tiny.bert()
     student = tiny.student()
     table = student.backbone.token_embedding.embeddings
     before = table.numpy().copy()
@@ -149,26 +131,20 @@ def test_run_initializes_an_uncopyable_table(tmp_path, init_embeddings):
 
 
 def test_run_copies_a_table_of_the_same_width_instead():
-    student = tiny.student()
-    run = DistillationRun(
-        tiny.teacher(),  # IB-BERT-shaped, 8-wide table like the student's
-        student,
-        "joint",
-        "unused",
-        make_dataset=None,
-        layer_steps=1,
-        pretraining_steps=0,
-    )
-    run.copied, _ = copy_from_teacher(run.teacher, run.student)
-    assert run._init_word_table() is None
-    with pytest.raises(ValueError, match="init_embeddings"):
-        DistillationRun(
-            tiny.teacher(),
-            student,
+    def run(**kwargs):
+        return DistillationRun(
+            tiny.teacher(),  # IB-BERT-shaped, 8-wide table like the student's
+            tiny.student(),
             "joint",
             "unused",
             make_dataset=None,
             layer_steps=1,
             pretraining_steps=0,
-            init_embeddings="random",
+            **kwargs,
         )
+
+    copying = run()
+    copying.copied, _ = copy_from_teacher(copying.teacher, copying.student)
+    assert copying._init_word_table() is None
+    with pytest.raises(ValueError, match="init_embeddings"):
+        run(init_embeddings="random")
