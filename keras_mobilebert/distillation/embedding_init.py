@@ -127,7 +127,7 @@ def init_student_embeddings_from_teacher(
 
     teacher = keras_hub.models.BertBackbone.from_preset(snapshot_dir)
     info = init_student_embeddings_from_teacher(student, teacher)
-    info["explained_variance"]  # e.g. 0.4 for MiniLM-L6 -> 64 dimensions
+    info["explained_variance"]  # 0.45 for MiniLM-L6 -> 64 dimensions
     ```
     """
     if method not in METHODS:
