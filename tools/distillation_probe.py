@@ -7,7 +7,8 @@ mean-pooled over real tokens, standardized, and a logistic regression is
 trained on the Rotten Tomatoes training sentences and scored on the test
 sentences. It is run on students saved by `DistillationRun` (their
 `student/` preset directories), on the same architecture at random
-initialization, and on the MiniLM-L6 teacher itself.
+initialization (with a random word table, and with the table from the
+teacher's principal components), and on the MiniLM-L6 teacher itself.
 
 Usage:
     python tools/distillation_probe.py runs/distillation_check/a_*/student
@@ -29,6 +30,9 @@ import keras_hub  # noqa: E402
 
 import keras_mobilebert  # noqa: E402
 from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot  # noqa: E402
+from keras_mobilebert.distillation.embedding_init import (  # noqa: E402
+    init_student_embeddings_from_teacher,
+)
 from tools.distillation_check import STUDENT  # noqa: E402
 from tools.distillation_check import encode  # noqa: E402
 
@@ -82,15 +86,23 @@ def main(argv=None):
     train = encode(tokenizer, train_texts, args.sequence_length)
     test = encode(tokenizer, test_texts, args.sequence_length)
 
+    teacher = keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
     models = {}
     keras.utils.set_random_seed(0)
     models["random init"] = keras_mobilebert.MobileBertBackbone(**STUDENT)
+    # The distilled students' starting point: the word table from the
+    # teacher's principal components, blocks random.
+    keras.utils.set_random_seed(0)
+    models["random init + PCA embeddings"] = (
+        keras_mobilebert.MobileBertBackbone(**STUDENT)
+    )
+    init_student_embeddings_from_teacher(
+        models["random init + PCA embeddings"], teacher
+    )
     for path in args.students:
         models[path] = keras_hub.models.Backbone.from_preset(path)
     if not args.skip_teacher:
-        models["MiniLM-L6 teacher"] = keras_hub.models.BertBackbone.from_preset(
-            minilm_l6_snapshot()
-        )
+        models["MiniLM-L6 teacher"] = teacher
     print(f"{'model':<50}{'probe accuracy':>16}")
     for name, backbone in models.items():
         accuracy = probe(

@@ -4,6 +4,9 @@ from keras_mobilebert.distillation import losses
 from keras_mobilebert.distillation.data import pretraining_dataset
 from keras_mobilebert.distillation.data import read_documents
 from keras_mobilebert.distillation.distiller import Distiller
+from keras_mobilebert.distillation.embedding_init import (
+    init_student_embeddings_from_teacher,
+)
 from keras_mobilebert.distillation.runner import DistillationRun
 from keras_mobilebert.distillation.strategies import STRATEGIES
 from keras_mobilebert.distillation.strategies import build_stages

@@ -128,6 +128,16 @@ def add_arguments(parser):
         "one in progressive stages.",
     )
     parser.add_argument(
+        "--init-embeddings",
+        default="auto",
+        choices=("auto", "pca", "svd", "none"),
+        help="How to start a student word table that cannot be copied "
+        "from the teacher (another width): 'auto' = 'pca' when the "
+        "teacher has a word table of the same vocabulary, at least as "
+        "wide (the table's first principal components); 'none' keeps "
+        "it random.",
+    )
+    parser.add_argument(
         "--layer-map",
         default=None,
         help="Student:teacher block pairs, e.g. '1:2,2:4'.",
@@ -345,6 +355,7 @@ def run(args):
         make_optimizer=make_optimizer_factory(args),
         checkpoint_every=args.checkpoint_every,
         layer_map=parse_layer_map(args.layer_map),
+        init_embeddings=args.init_embeddings,
         distiller_kwargs={
             "attention_head_mode": args.attention_heads,
             "lower_learning_rate_multiplier": args.lower_rate,
@@ -361,6 +372,7 @@ def run(args):
                 "output_dir": args.output_dir,
                 "resumed_from": summary["resumed_from"],
                 "copied_from_teacher": len(summary["copied"]),
+                "embedding_init": summary["embedding_init"],
                 "final_losses": summary["final_losses"],
             },
             indent=1,

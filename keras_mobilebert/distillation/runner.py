@@ -36,6 +36,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mobilebert.distillation.distiller import Distiller
+from keras_mobilebert.distillation.embedding_init import METHODS
+from keras_mobilebert.distillation.embedding_init import (
+    init_student_embeddings_from_teacher,
+)
 from keras_mobilebert.distillation.strategies import build_stages
 from keras_mobilebert.distillation.strategies import copy_from_teacher
 from keras_mobilebert.distillation.strategies import rate_groups
@@ -139,6 +143,14 @@ class DistillationRun:
         checkpoint_every: int. Steps between checkpoints / CSV rows.
         layer_map: dict student block -> teacher block, or None (uniform).
         copy_parts: tuple. What to copy from the teacher by name.
+        init_embeddings: string or None. How to initialize the student's
+            word table when it cannot be copied from the teacher (another
+            width): `"auto"` (default) means `"pca"` when the teacher has
+            a word table of the same vocabulary at least as wide, else
+            nothing; `"pca"` or `"svd"` (see
+            `embedding_init.init_student_embeddings_from_teacher`); None
+            or `"none"` keeps the random initialization. A copied table is
+            never replaced.
         distiller_kwargs: dict. More `Distiller` arguments (loss weights,
             `attention_head_mode`, `lower_learning_rate_multiplier`, ...).
         distribute_strategy: a `tf.distribute.Strategy` or None.
@@ -172,6 +184,7 @@ class DistillationRun:
         checkpoint_every=100,
         layer_map=None,
         copy_parts=("embeddings", "heads"),
+        init_embeddings="auto",
         distiller_kwargs=None,
         distribute_strategy=None,
         callbacks=None,
@@ -197,6 +210,13 @@ class DistillationRun:
         self.checkpoint_every = int(checkpoint_every)
         self.layer_map = layer_map
         self.copy_parts = tuple(copy_parts)
+        if init_embeddings not in (None, "none", "auto") + METHODS:
+            raise ValueError(
+                f"init_embeddings must be 'auto', 'none', None or one of "
+                f"{METHODS}; got {init_embeddings!r}."
+            )
+        self.init_embeddings = init_embeddings or "none"
+        self.embedding_init = None
         self.distiller_kwargs = dict(distiller_kwargs or {})
         self.distribute_strategy = (
             distribute_strategy or tf.distribute.get_strategy()
@@ -289,6 +309,7 @@ class DistillationRun:
             "strategy": self.strategy,
             "stages": [[s.name, s.steps] for s in self.stages],
             "checkpoint_every": self.checkpoint_every,
+            "init_embeddings": self.init_embeddings,
             "config": self.config,
         }
         if path.exists():
@@ -330,8 +351,40 @@ class DistillationRun:
             "stage_step": stage_step,
             "global_step": global_step,
             "copied": [v.path for v in self.copied],
+            "embedding_init": self.embedding_init,
         }
         save_npz(path, arrays, meta)
+
+    def _init_word_table(self):
+        """Initialize an uncopied student word table from the teacher's.
+
+        Returns the `init_student_embeddings_from_teacher` info, or None.
+        The table is not added to `self.copied`: it is a starting point,
+        not the teacher's own weights, so it trains in every stage (the
+        same rate groups as a randomly initialized table).
+        """
+        method = self.init_embeddings
+        if method == "none" or "embeddings" not in self.copy_parts:
+            return None
+        table = self.student.backbone.token_embedding.embeddings
+        if any(v is table for v in self.copied):
+            return None
+        teacher_table = getattr(
+            getattr(self.teacher.backbone, "token_embedding", None),
+            "embeddings",
+            None,
+        )
+        if method == "auto":
+            fits = teacher_table is not None and (
+                teacher_table.shape[0] == table.shape[0]
+                and teacher_table.shape[1] >= table.shape[1]
+            )
+            if not fits:
+                return None
+            method = "pca"
+        return init_student_embeddings_from_teacher(
+            self.student.root, self.teacher, method=method
+        )
 
     def _restore_weights(self, arrays):
         _assign_all("student", self._student_variables(), arrays)
@@ -343,8 +396,9 @@ class DistillationRun:
         """Run (or resume) every stage; return a summary dict.
 
         The summary has `"final_losses"` (the last CSV row of each stage),
-        `"copied"` and `"skipped"` (teacher variables copied by name) and
-        `"resumed_from"` (global step, or None).
+        `"copied"` and `"skipped"` (teacher variables copied by name),
+        `"embedding_init"` (how the word table was initialized from the
+        teacher's, or None) and `"resumed_from"` (global step, or None).
         """
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._check_config()
@@ -368,10 +422,12 @@ class DistillationRun:
             self.copied = [
                 v for v in self._student_variables() if v.path in copied_paths
             ]
+            self.embedding_init = meta.get("embedding_init")
         else:
             self.copied, self.skipped = copy_from_teacher(
                 self.teacher, self.student, self.copy_parts
             )
+            self.embedding_init = self._init_word_table()
         rows = self._read_csv(resumed_from or 0)
         kill_step = int(os.environ.get(KILL_ENV, "0") or 0)
         for index, stage in enumerate(self.stages):
@@ -428,6 +484,7 @@ class DistillationRun:
             "final_losses": final_losses,
             "copied": [v.path for v in self.copied],
             "skipped": list(self.skipped),
+            "embedding_init": self.embedding_init,
             "resumed_from": resumed_from,
             "total_steps": total,
         }

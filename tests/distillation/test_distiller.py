@@ -3,7 +3,6 @@
 import csv
 
 import keras
-import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -126,21 +125,9 @@ def test_scaled_optimizer_scales_schedules():
     np.testing.assert_allclose(float(lower.learning_rate), 0.1, rtol=1e-6)
 
 
-def tiny_bert(num_heads=4, hidden_dim=24, num_layers=3):
-    return keras_hub.models.BertBackbone(
-        vocabulary_size=tiny.VOCAB,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        hidden_dim=hidden_dim,
-        intermediate_dim=32,
-        max_sequence_length=16,
-        dropout=0.0,
-    )
-
-
 def test_bert_teacher_taps_match_keras_hub():
     keras.utils.set_random_seed(4)
-    bert = tiny_bert()
+    bert = tiny.bert()
     data = tiny.batch()
     inputs = {k: data[k] for k in ("token_ids", "segment_ids", "padding_mask")}
     taps = BertTaps(bert).intermediates_model()(inputs)
@@ -170,7 +157,7 @@ def test_bert_teacher_taps_match_keras_hub():
 
 def test_bert_teacher_with_other_width_depth_and_heads():
     keras.utils.set_random_seed(5)
-    bert = tiny_bert(num_heads=4, hidden_dim=24, num_layers=3)
+    bert = tiny.bert(num_heads=4, hidden_dim=24, num_layers=3)
     student = tiny.student(with_heads=False)  # width 16, 2 heads, 2 layers
     distiller = Distiller(bert, student)
     assert distiller.layer_map == {1: 2, 2: 3}
@@ -198,7 +185,7 @@ def test_pretraining_with_a_headless_teacher_uses_hard_labels():
     keras.utils.set_random_seed(6)
     student = tiny.student()
     distiller = Distiller(
-        tiny_bert(), student, layerwise=False, pretraining=True
+        tiny.bert(), student, layerwise=False, pretraining=True
     )
     distiller.compile("adam")
     data = tiny.batch()

@@ -198,3 +198,4 @@ def test_distill_subcommand_registration():
     assert args.student_overrides == {"num_layers": 2}
     assert command.parse_layer_map(args.layer_map) == {1: 2, 2: 4}
     assert args.optimizer == "lamb" and args.lower_rate == 0.1
+    assert args.init_embeddings == "auto"

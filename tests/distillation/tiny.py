@@ -1,6 +1,7 @@
 """Tiny teachers, students and batches shared by the distillation tests."""
 
 import keras
+import keras_hub
 import numpy as np
 
 import keras_mobilebert
@@ -50,6 +51,21 @@ def student(with_heads=True, **overrides):
     if with_heads:
         return keras_mobilebert.MobileBertPreTrainingModel(backbone)
     return backbone
+
+
+def bert(num_heads=4, hidden_dim=24, num_layers=3, **overrides):
+    """A tiny KerasHub `BertBackbone` teacher (another architecture)."""
+    config = dict(
+        vocabulary_size=VOCAB,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        hidden_dim=hidden_dim,
+        intermediate_dim=32,
+        max_sequence_length=16,
+        dropout=0.0,
+    )
+    config.update(overrides)
+    return keras_hub.models.BertBackbone(**config)
 
 
 def batch(batch_size=4, seed=0):
