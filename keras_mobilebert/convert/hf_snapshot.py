@@ -137,15 +137,19 @@ def find_weights_file(snapshot):
     )
 
 
-def read_hf_config(snapshot):
-    path = snapshot / "config.json"
+def _read_json_object(path):
+    """A snapshot's JSON file as a dict; a `ConversionError` names the file."""
     try:
-        config = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise ConversionError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(config, dict):
+    if not isinstance(data, dict):
         raise ConversionError(f"{path} does not hold a JSON object.")
-    return config
+    return data
+
+
+def read_hf_config(snapshot):
+    return _read_json_object(snapshot / "config.json")
 
 
 def read_vocabulary(snapshot):
@@ -164,14 +168,7 @@ def read_vocabulary(snapshot):
     lowercase = None
     tokenizer_json = None
     if (snapshot / "tokenizer.json").is_file():
-        try:
-            tokenizer_json = json.loads(
-                (snapshot / "tokenizer.json").read_text()
-            )
-        except ValueError as e:
-            raise ConversionError(
-                f"{snapshot / 'tokenizer.json'} is not valid JSON: {e}"
-            ) from e
+        tokenizer_json = _read_json_object(snapshot / "tokenizer.json")
     if (snapshot / "vocab.txt").is_file():
         text = (snapshot / "vocab.txt").read_text(encoding="utf-8")
         vocabulary = text.splitlines()
@@ -192,14 +189,7 @@ def read_vocabulary(snapshot):
                 )
             vocabulary[index] = token
     if (snapshot / "tokenizer_config.json").is_file():
-        try:
-            tokenizer_config = json.loads(
-                (snapshot / "tokenizer_config.json").read_text()
-            )
-        except ValueError as e:
-            raise ConversionError(
-                f"{snapshot / 'tokenizer_config.json'} is not valid JSON: {e}"
-            ) from e
+        tokenizer_config = _read_json_object(snapshot / "tokenizer_config.json")
         if "do_lower_case" in tokenizer_config:
             lowercase = bool(tokenizer_config["do_lower_case"])
     if lowercase is None and tokenizer_json is not None:

@@ -412,8 +412,39 @@ class QuantizedMobileBertBackbone(MobileBertBackbone):
         return config
 
 
+class QuantizedTaskMixin:
+    """Builds a MobileBERT task on a quantization-aware backbone.
+
+    Mixed in before the task class (`class Q(QuantizedTaskMixin, Task)`):
+    the task's head layers are created inside `fake_quant_scope`, so its
+    dense layers fake-quantize like the backbone's. KerasHub's
+    `from_preset` picks the task class by its backbone class
+    (`backbone_cls`), so `Task.from_preset` on a QAT preset lands on the
+    quantized class.
+
+    Example:
+    ```python
+    class QuantizedTask(QuantizedTaskMixin, MobileBertClassifier):
+        pass
+    ```
+    """
+
+    backbone_cls = QuantizedMobileBertBackbone
+
+    def __init__(self, backbone, *args, **kwargs):
+        if not isinstance(backbone, QuantizedMobileBertBackbone):
+            raise TypeError(
+                f"{type(self).__name__} needs a QuantizedMobileBertBackbone; "
+                "make it with quantize_aware(model)."
+            )
+        with fake_quant_scope(
+            backbone.quantization_num_bits, backbone.quantization_ema_decay
+        ):
+            super().__init__(backbone, *args, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
-class QuantizedMobileBertClassifier(MobileBertClassifier):
+class QuantizedMobileBertClassifier(QuantizedTaskMixin, MobileBertClassifier):
     """A `MobileBertClassifier` whose head dense layer fake-quantizes too.
 
     Its backbone is a `QuantizedMobileBertBackbone`. Usually made with
@@ -429,21 +460,6 @@ class QuantizedMobileBertClassifier(MobileBertClassifier):
     qat = QuantizedMobileBertClassifier(backbone=qat_backbone, num_classes=2)
     ```
     """
-
-    # KerasHub's `from_preset` picks the task class by its backbone class,
-    # so `MobileBertClassifier.from_preset` on a QAT preset lands here.
-    backbone_cls = QuantizedMobileBertBackbone
-
-    def __init__(self, backbone, *args, **kwargs):
-        if not isinstance(backbone, QuantizedMobileBertBackbone):
-            raise TypeError(
-                "QuantizedMobileBertClassifier needs a "
-                "QuantizedMobileBertBackbone; use quantize_aware(classifier)."
-            )
-        with fake_quant_scope(
-            backbone.quantization_num_bits, backbone.quantization_ema_decay
-        ):
-            super().__init__(backbone, *args, **kwargs)
 
 
 def is_quantize_aware(model):

@@ -13,14 +13,13 @@ import keras
 from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
     MobileBertMaskedLM,
 )
-from keras_mobilebert.quantization.fake_quant import QuantizedMobileBertBackbone
+from keras_mobilebert.quantization.fake_quant import QuantizedTaskMixin
 from keras_mobilebert.quantization.fake_quant import copy_matching_weights
-from keras_mobilebert.quantization.fake_quant import fake_quant_scope
 from keras_mobilebert.quantization.fake_quant import quantize_aware
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
-class QuantizedMobileBertMaskedLM(MobileBertMaskedLM):
+class QuantizedMobileBertMaskedLM(QuantizedTaskMixin, MobileBertMaskedLM):
     """A `MobileBertMaskedLM` on a quantization-aware backbone.
 
     Usually made with `quantize_aware(masked_lm)`; saved and loaded like
@@ -37,23 +36,6 @@ class QuantizedMobileBertMaskedLM(MobileBertMaskedLM):
     qat = QuantizedMobileBertMaskedLM(backbone=qat_backbone)
     ```
     """
-
-    # KerasHub's `from_preset` picks the task class by its backbone class.
-    backbone_cls = QuantizedMobileBertBackbone
-
-    def __init__(self, backbone, preprocessor=None, **kwargs):
-        if not isinstance(backbone, QuantizedMobileBertBackbone):
-            raise TypeError(
-                "QuantizedMobileBertMaskedLM needs a "
-                "QuantizedMobileBertBackbone; use quantize_aware(masked_lm)."
-            )
-        # The head builds its transform dense layer when first called,
-        # inside the functional construction: in the scope it is a
-        # QuantDense.
-        with fake_quant_scope(
-            backbone.quantization_num_bits, backbone.quantization_ema_decay
-        ):
-            super().__init__(backbone, preprocessor=preprocessor, **kwargs)
 
 
 def quantize_aware_masked_lm(masked_lm, **backbone_options):
