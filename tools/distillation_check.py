@@ -64,6 +64,7 @@ from keras_mobilebert.distillation.data import pretraining_dataset  # noqa: E402
 from keras_mobilebert.distillation.embedding_init import (  # noqa: E402
     init_student_embeddings_from_teacher,
 )
+from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES  # noqa: E402
 from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
 from keras_mobilebert.distillation.teachers import ib_bert_teacher  # noqa: E402
 
@@ -288,7 +289,7 @@ def main(argv=None):
     parser.add_argument(
         "--init-embeddings",
         default="auto",
-        choices=("auto", "pca", "svd", "none"),
+        choices=INIT_EMBEDDINGS_CHOICES,
         help="Student word table from the teacher's (see DistillationRun).",
     )
     parser.add_argument(

@@ -130,6 +130,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--init-embeddings",
         default="auto",
+        # runner.INIT_EMBEDDINGS_CHOICES, spelled out: building the parser
+        # must not import TensorFlow (a test keeps the two equal).
         choices=("auto", "pca", "svd", "none"),
         help="How to start a student word table that cannot be copied "
         "from the teacher (another width): 'auto' = 'pca' when the "

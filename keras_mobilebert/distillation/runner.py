@@ -47,6 +47,10 @@ from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 from keras_mobilebert.utils.files import atomic_path
 
+# `init_embeddings` values: the command-line choices and what the run accepts
+# (None means "none").
+INIT_EMBEDDINGS_CHOICES = ("auto",) + METHODS + ("none",)
+
 # Test hook: kill the process with SIGKILL right after this global step.
 KILL_ENV = "KERAS_MOBILEBERT_DISTILL_KILL_AFTER_STEP"
 PROGRESS = "progress.npz"
@@ -210,7 +214,7 @@ class DistillationRun:
         self.checkpoint_every = int(checkpoint_every)
         self.layer_map = layer_map
         self.copy_parts = tuple(copy_parts)
-        if init_embeddings not in (None, "none", "auto") + METHODS:
+        if init_embeddings not in (None,) + INIT_EMBEDDINGS_CHOICES:
             raise ValueError(
                 f"init_embeddings must be 'auto', 'none', None or one of "
                 f"{METHODS}; got {init_embeddings!r}."

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from keras_mobilebert.distillation import command
+from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES
 from keras_mobilebert.distillation.runner import KILL_ENV
 from keras_mobilebert.distillation.runner import load_npz
 
@@ -199,3 +200,8 @@ def test_distill_subcommand_registration():
     assert command.parse_layer_map(args.layer_map) == {1: 2, 2: 4}
     assert args.optimizer == "lamb" and args.lower_rate == 0.1
     assert args.init_embeddings == "auto"
+    # The parser spells the choices out (it must not import TensorFlow);
+    # they must stay the ones the run accepts.
+    distill = subparsers.choices["distill"]
+    (action,) = [a for a in distill._actions if a.dest == "init_embeddings"]
+    assert tuple(action.choices) == INIT_EMBEDDINGS_CHOICES
