@@ -21,6 +21,7 @@ from keras_mobilebert.data.rotten_tomatoes import LABEL_NAMES
 from keras_mobilebert.data.rotten_tomatoes import load_rotten_tomatoes
 from keras_mobilebert.export.litert import QUANTIZATIONS
 from keras_mobilebert.export.litert import export_and_verify
+from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
@@ -221,7 +222,7 @@ def export_classifier(
     report = {}
     if metadata:
         try:
-            from mediapipe.tasks.metadata import metadata_schema_py_generated  # noqa: F401
+            metadata_schema()
         except ImportError:
             metadata = False
             report["skipped"] = (

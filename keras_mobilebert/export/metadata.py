@@ -26,7 +26,20 @@ LABELS_FILE = "labels.txt"
 SCORE_NAME = "probability"
 
 
-def _metadata_schema():
+def metadata_schema():
+    """MediaPipe's pure-Python TFLite metadata schema module.
+
+    The one place the schema is imported: the writer uses it, and the
+    fine-tuning job calls it to learn whether metadata can be written.
+
+    Raises:
+        ImportError: naming `pip install mediapipe` when it is missing.
+
+    Example:
+    ```python
+    schema = metadata_schema()
+    ```
+    """
     try:
         from mediapipe.tasks.metadata import metadata_schema_py_generated
     except ImportError as error:
@@ -82,7 +95,7 @@ def add_classifier_metadata(
     import flatbuffers
     from ai_edge_litert import schema_py_generated as tfl
 
-    md = _metadata_schema()
+    md = metadata_schema()
     model = tfl.ModelT.InitFromPackedBuf(bytearray(tflite_bytes), 0)
     input_names = _input_names(model)
     expected = {"ids", "mask", "segment_ids"}
@@ -195,7 +208,7 @@ def read_metadata(tflite_bytes):
     """
     from ai_edge_litert import schema_py_generated as tfl
 
-    md = _metadata_schema()
+    md = metadata_schema()
     model = tfl.Model.GetRootAs(tflite_bytes, 0)
     for index in range(model.MetadataLength()):
         entry = model.Metadata(index)
