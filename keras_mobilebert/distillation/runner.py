@@ -87,6 +87,37 @@ def _assign_all(prefix, variables, arrays):
         variable.assign(value)
 
 
+def load_student_checkpoint(path, student):
+    """Load the student weights of a run's checkpoint into `student`.
+
+    A run keeps the student after every stage as
+    `checkpoints/stage_XX_<name>.npz` (and its latest state as
+    `checkpoints/progress.npz`); this restores one of them, e.g. to
+    fine-tune the student as it was before the pre-training distillation
+    stage. Projections and optimizer state in the file are ignored.
+
+    Args:
+        path: path of the `.npz` checkpoint.
+        student: a `keras_mobilebert.MobileBertPreTrainingModel` of the
+            configuration the run distilled.
+
+    Returns:
+        The checkpoint's metadata dict (`stage`, `stage_step`,
+        `global_step`, ...).
+
+    Example:
+    ```python
+    student = keras_mobilebert.MobileBertPreTrainingModel(backbone)
+    load_student_checkpoint(
+        "runs/joint/checkpoints/stage_00_joint_layerwise.npz", student
+    )
+    ```
+    """
+    arrays, meta = load_npz(path)
+    _assign_all("student", MobileBertTaps(student).root.variables, arrays)
+    return meta
+
+
 def _collect(prefix, variables):
     return {
         f"{prefix}/{i:05d}": keras.ops.convert_to_numpy(v.value)

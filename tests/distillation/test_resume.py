@@ -10,13 +10,18 @@ import signal
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_mobilebert.distillation import command
 from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES
 from keras_mobilebert.distillation.runner import KILL_ENV
+from keras_mobilebert.distillation.runner import DistillationRun
 from keras_mobilebert.distillation.runner import load_npz
+from keras_mobilebert.distillation.runner import load_student_checkpoint
+from tests.distillation import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEACHER = {
@@ -205,3 +210,55 @@ def test_distill_subcommand_registration():
     distill = subparsers.choices["distill"]
     (action,) = [a for a in distill._actions if a.dest == "init_embeddings"]
     assert tuple(action.choices) == INIT_EMBEDDINGS_CHOICES
+
+
+def test_load_student_checkpoint_restores_a_stage(tmp_path):
+    def distil(output_dir, pretraining_steps):
+        keras.utils.set_random_seed(4)
+        teacher, student = tiny.teacher(), tiny.student()
+        DistillationRun(
+            teacher,
+            student,
+            "joint",
+            output_dir,
+            make_dataset=lambda step: tf.data.Dataset.from_tensors(
+                tiny.batch()
+            ).repeat(),
+            layer_steps=2,
+            pretraining_steps=pretraining_steps,
+            learning_rate=1e-2,
+            checkpoint_every=2,
+            verbose=0,
+        ).run()
+        return [v.numpy() for v in student.weights]
+
+    full = distil(tmp_path / "full", pretraining_steps=3)
+    # The same run stopped after its layer-wise stage: what stage 0 of the
+    # full run must hold.
+    layerwise_only = distil(tmp_path / "layerwise", pretraining_steps=0)
+
+    def loaded(name):
+        keras.utils.set_random_seed(5)  # a different start, overwritten
+        student = tiny.student()
+        meta = load_student_checkpoint(
+            tmp_path / "full" / "checkpoints" / name, student
+        )
+        return [v.numpy() for v in student.weights], meta
+
+    final, meta = loaded("stage_01_pretraining_distillation.npz")
+    assert meta["stage"] == 1
+    for a, b in zip(final, full):
+        np.testing.assert_array_equal(a, b)
+    stage0, meta = loaded("stage_00_joint_layerwise.npz")
+    assert meta["stage"] == 0 and meta["global_step"] == 4
+    for a, b in zip(stage0, layerwise_only):
+        np.testing.assert_array_equal(a, b)
+    # The pre-training stage moved the student: stage 0 is not the end.
+    assert any(not np.array_equal(a, b) for a, b in zip(stage0, full))
+
+    wider = tiny.student(hidden_dim=24)
+    with pytest.raises(ValueError, match="has shape"):
+        load_student_checkpoint(
+            tmp_path / "full" / "checkpoints" / "stage_00_joint_layerwise.npz",
+            wider,
+        )
