@@ -9,11 +9,19 @@ KerasHub's `BertBackbone.from_preset`). A small MobileBERT-shaped student
 (4 layers, width 256, 4 heads, so a learned 256->384 projection, the
 uniform layer map {1: 2, 2: 3, 3: 5, 4: 6} and head-averaged attention
 transfer) is distilled with each strategy on the Rotten Tomatoes training
-sentences, then fine-tuned on their labels; the baseline is the same
-student fine-tuned from random initialization for the same total number
-of steps (distillation + fine-tuning). Held-out accuracy is on the 800
-test sentences. MiniLM has no MLM head, so the "pre-training distillation"
-stage here is plain MLM + NSP on true labels (alpha = 1).
+sentences (default 250 steps per layer + 100 pre-training steps, LAMB
+1e-2), then fine-tuned on their labels; the baseline is the same student
+fine-tuned from random initialization for the same total number of steps
+(distillation + fine-tuning). Held-out accuracy is on the 800 test
+sentences. MiniLM has no MLM head, so the "pre-training distillation"
+stage here is plain MLM + NSP on true labels (alpha = 1); for joint and
+progressive the student kept before that stage is evaluated too
+(`<strategy>_layerwise`).
+
+Every starting point is scored three ways: a linear probe of its frozen
+mean-pooled features (`tools/distillation_probe.py`), plain fine-tuning,
+and LP-FT (`--head-steps` head-only steps on the frozen backbone first,
+then the same fine-tuning), with the training accuracy beside each.
 
 The student's word table (64 wide) cannot be copied from MiniLM's (384
 wide); by default (`--init-embeddings auto`) it starts from the first 64
@@ -36,7 +44,7 @@ Usage:
     # The same rows in parallel processes (a shared machine):
     python tools/distillation_check.py --strategies joint --skip-baselines \
         --skip-part-b --output-dir runs/dc_joint
-    python tools/distillation_check.py --strategies --baseline-steps 400 \
+    python tools/distillation_check.py --strategies --baseline-steps 1300 \
         --skip-part-b --output-dir runs/dc_baselines
 
 Results (table, analysis): docs/distillation.md, "Measured".
@@ -66,6 +74,7 @@ from keras_mobilebert.distillation.embedding_init import (  # noqa: E402
 )
 from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES  # noqa: E402
 from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
+from keras_mobilebert.distillation.runner import load_student_checkpoint  # noqa: E402
 from keras_mobilebert.distillation.teachers import ib_bert_teacher  # noqa: E402
 
 STUDENT = dict(
@@ -139,7 +148,26 @@ def classifier(backbone):
     return keras.Model(inputs, logits)
 
 
-def fine_tune(backbone, train, test, steps, batch_size, learning_rate, seed):
+def fine_tune(
+    backbone,
+    train,
+    test,
+    steps,
+    batch_size,
+    learning_rate,
+    seed,
+    head_steps=0,
+    head_learning_rate=1e-2,
+):
+    """Fine-tune a classifier on `backbone`; return train and test accuracy.
+
+    With `head_steps`, the head is first trained alone on the frozen
+    backbone (AdamW at `head_learning_rate`, warm-up and cosine), then
+    everything for `steps` ("LP-FT", Kumar et al. 2022): the full
+    fine-tuning then starts from a head that reads the backbone's
+    features instead of a random one, which must otherwise be matched by
+    bending those features.
+    """
     keras.utils.set_random_seed(seed)
     model = classifier(backbone)
     x, y = train
@@ -149,21 +177,70 @@ def fine_tune(backbone, train, test, steps, batch_size, learning_rate, seed):
         .repeat()
         .batch(batch_size, drop_remainder=True)
     )
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0,
-        steps,
-        alpha=0.0,
-        warmup_target=learning_rate,
-        warmup_steps=max(1, steps // 10),
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+
+    def phase(phase_steps, rate, train_backbone):
+        backbone.trainable = train_backbone
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0,
+            phase_steps,
+            alpha=0.0,
+            warmup_target=rate,
+            warmup_steps=max(1, phase_steps // 10),
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        model.fit(dataset, steps_per_epoch=phase_steps, epochs=1, verbose=0)
+
+    if head_steps:
+        phase(head_steps, head_learning_rate, False)
+    phase(steps, learning_rate, True)
+    _, train_accuracy = model.evaluate(x, y, batch_size=100, verbose=0)
     _, accuracy = model.evaluate(test[0], test[1], batch_size=100, verbose=0)
-    return float(accuracy)
+    return {
+        "accuracy": float(accuracy),
+        "train_accuracy": float(train_accuracy),
+    }
+
+
+def evaluate_student(backbone_factory, train, test, args, steps):
+    """Probe, fine-tune and LP-FT fresh copies of one starting point.
+
+    `backbone_factory()` returns a new backbone in the starting state each
+    call, so every recipe starts from the same weights.
+    """
+    from tools.distillation_probe import features
+    from tools.distillation_probe import probe
+
+    backbone = backbone_factory()
+    result = {
+        "probe": probe(
+            features(backbone, train[0]),
+            train[1],
+            features(backbone, test[0]),
+            test[1],
+        )
+    }
+    recipes = {"ft": 0}
+    if args.head_steps:
+        recipes["lpft"] = args.head_steps
+    for name, head_steps in recipes.items():
+        scores = fine_tune(
+            backbone_factory(),
+            train,
+            test,
+            steps,
+            args.batch_size,
+            args.finetune_learning_rate,
+            args.seed,
+            head_steps=head_steps,
+            head_learning_rate=args.head_learning_rate,
+        )
+        result[name] = scores["accuracy"]
+        result[f"{name}_train"] = scores["train_accuracy"]
+    return result
 
 
 def summarize_losses(summary):
@@ -282,10 +359,25 @@ def main(argv=None):
     parser.add_argument(
         "--strategies", nargs="*", default=["auxiliary", "joint", "progressive"]
     )
-    parser.add_argument("--layer-steps", type=int, default=40)
-    parser.add_argument("--pretraining-steps", type=int, default=40)
+    parser.add_argument("--layer-steps", type=int, default=250)
+    parser.add_argument("--pretraining-steps", type=int, default=100)
     parser.add_argument("--finetune-steps", type=int, default=200)
+    parser.add_argument(
+        "--head-steps",
+        type=int,
+        default=100,
+        help="Head-only steps of the LP-FT recipe, reported beside plain "
+        "fine-tuning for every row (0: plain fine-tuning only).",
+    )
+    parser.add_argument("--head-learning-rate", type=float, default=1e-2)
     parser.add_argument("--ib-bert-steps", type=int, default=200)
+    parser.add_argument(
+        "--part-b-layer-steps",
+        type=int,
+        default=20,
+        help="Steps per layer of part B (a mechanism check).",
+    )
+    parser.add_argument("--part-b-pretraining-steps", type=int, default=40)
     parser.add_argument(
         "--init-embeddings",
         default="auto",
@@ -313,9 +405,9 @@ def main(argv=None):
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sequence-length", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--finetune-learning-rate", type=float, default=2e-4)
-    parser.add_argument("--checkpoint-every", type=int, default=20)
+    parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-part-a", action="store_true")
     parser.add_argument("--skip-part-b", action="store_true")
@@ -328,6 +420,8 @@ def main(argv=None):
     if args.quick:
         args.layer_steps, args.pretraining_steps = 2, 2
         args.finetune_steps, args.ib_bert_steps = 4, 4
+        args.head_steps = min(args.head_steps, 2)
+        args.part_b_layer_steps, args.part_b_pretraining_steps = 2, 2
         args.checkpoint_every = 2
     out = pathlib.Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -358,18 +452,36 @@ def main(argv=None):
     return results
 
 
+def stage_checkpoints(run_dir):
+    """`{stage name: path}` of the per-stage students a run kept, in order."""
+    paths = sorted((pathlib.Path(run_dir) / "checkpoints").glob("stage_*.npz"))
+    return {p.stem.split("_", 2)[2]: p for p in paths}
+
+
+def checkpoint_factory(path, seed):
+    def make():
+        student = build_student(seed)
+        load_student_checkpoint(path, student)
+        return student.backbone
+
+    return make
+
+
 def part_a(args, out, results, documents, tokenizer, train, test):
-    """MiniLM-L6 teacher: each strategy, fine-tuned, against the baseline."""
+    """MiniLM-L6 teacher: each strategy, fine-tuned, against the baselines."""
     total_distill = {}
     log("Loading the MiniLM-L6 teacher")
     teacher = keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
+
+    def save():
+        (out / "results.json").write_text(json.dumps(results, indent=1))
+
     for strategy in args.strategies:
         log(f"Part A: distilling with {strategy}")
         tic = time.time()
-        student = build_student(args.seed)
         summary = distill(
             teacher,
-            student,
+            build_student(args.seed),
             strategy,
             out / f"a_{strategy}",
             documents,
@@ -385,25 +497,38 @@ def part_a(args, out, results, documents, tokenizer, train, test):
         total_distill[strategy] = steps
         distill_time = time.time() - tic
         log(f"  {steps} steps in {distill_time:.0f} s; fine-tuning")
-        accuracy = fine_tune(
-            student.backbone,
-            train,
-            test,
-            args.finetune_steps,
-            args.batch_size,
-            args.finetune_learning_rate,
-            args.seed,
-        )
-        results["part_a"][strategy] = {
-            "distill_steps": steps,
-            "finetune_steps": args.finetune_steps,
-            "accuracy": accuracy,
-            "final_losses": summarize_losses(summary),
-            "embedding_init": summary["embedding_init"],
-            "distill_seconds": round(distill_time, 1),
-        }
-        log(f"  {strategy}: accuracy {accuracy:.4f}")
-        (out / "results.json").write_text(json.dumps(results, indent=1))
+        stages = stage_checkpoints(out / f"a_{strategy}")
+        # The final student, and for joint and progressive also the student
+        # before the pre-training stage: MiniLM has no MLM head, so that
+        # stage is plain MLM from random heads and may undo transfer.
+        starts = {strategy: list(stages.values())[-1]}
+        layerwise = [n for n in stages if n != "pretraining_distillation"]
+        if len(stages) > 1 and layerwise:
+            starts[f"{strategy}_layerwise"] = stages[layerwise[-1]]
+        for name, path in starts.items():
+            row = {
+                "distill_steps": steps
+                if name == strategy
+                else steps - args.pretraining_steps,
+                "finetune_steps": args.finetune_steps,
+                "head_steps": args.head_steps,
+            }
+            row.update(
+                evaluate_student(
+                    checkpoint_factory(path, args.seed),
+                    train,
+                    test,
+                    args,
+                    args.finetune_steps,
+                )
+            )
+            if name == strategy:
+                row["final_losses"] = summarize_losses(summary)
+                row["embedding_init"] = summary["embedding_init"]
+                row["distill_seconds"] = round(distill_time, 1)
+            results["part_a"][name] = row
+            log(f"  {name}: {format_scores(row)}")
+            save()
 
     if args.skip_baselines:
         return
@@ -417,36 +542,39 @@ def part_a(args, out, results, documents, tokenizer, train, test):
         baselines.append(("baseline_pca_embeddings", baseline_steps, True))
     if args.short_baseline:
         baselines.append(("baseline_short", args.finetune_steps, False))
+    method = "pca" if args.init_embeddings == "auto" else args.init_embeddings
     for name, steps, pca in baselines:
         log(f"{name}: fine-tuned {steps} steps")
         tic = time.time()
-        student = build_student(args.seed)
-        if pca:
-            init_student_embeddings_from_teacher(
-                student,
-                teacher,
-                method=(
-                    "pca"
-                    if args.init_embeddings == "auto"
-                    else args.init_embeddings
-                ),
-            )
-        accuracy = fine_tune(
-            student.backbone,
-            train,
-            test,
-            steps,
-            args.batch_size,
-            args.finetune_learning_rate,
-            args.seed,
-        )
-        results["part_a"][name] = {
+
+        def make(pca=pca):
+            student = build_student(args.seed)
+            if pca:
+                init_student_embeddings_from_teacher(
+                    student, teacher, method=method
+                )
+            return student.backbone
+
+        row = {
             "finetune_steps": steps,
-            "accuracy": accuracy,
-            "finetune_seconds": round(time.time() - tic, 1),
+            "head_steps": args.head_steps,
         }
-        log(f"  {name}: accuracy {accuracy:.4f}")
-        (out / "results.json").write_text(json.dumps(results, indent=1))
+        row.update(evaluate_student(make, train, test, args, steps))
+        row["finetune_seconds"] = round(time.time() - tic, 1)
+        results["part_a"][name] = row
+        log(f"  {name}: {format_scores(row)}")
+        save()
+
+
+def format_scores(row):
+    """`probe 0.7 | FT 0.7 (train 0.8) | LP-FT ...` for logs and the table."""
+    text = (
+        f"probe {row['probe']:.4f} | FT {row['ft']:.4f} "
+        f"(train {row['ft_train']:.3f})"
+    )
+    if "lpft" in row:
+        text += f" | LP-FT {row['lpft']:.4f} (train {row['lpft_train']:.3f})"
+    return text
 
 
 def part_b(args, out, results, documents, tokenizer, train, test):
@@ -466,15 +594,17 @@ def part_b(args, out, results, documents, tokenizer, train, test):
         documents,
         tokenizer,
         args,
-        max(1, args.layer_steps // 2),
-        args.pretraining_steps,
+        args.part_b_layer_steps,
+        args.part_b_pretraining_steps,
         args.seed,
         args.learning_rate,
     )
     results["part_b"]["progressive"] = {
         "copied_from_teacher": len(summary["copied"]),
         "final_losses": summarize_losses(summary),
-        "accuracy": fine_tune(
+    }
+    results["part_b"]["progressive"].update(
+        fine_tune(
             student.backbone,
             train,
             test,
@@ -482,8 +612,8 @@ def part_b(args, out, results, documents, tokenizer, train, test):
             args.batch_size,
             args.finetune_learning_rate,
             args.seed,
-        ),
-    }
+        )
+    )
     log(f"  {results['part_b']['progressive']}")
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
@@ -506,11 +636,13 @@ def format_losses(final_losses):
 def print_table(results):
     part_a = results["part_a"]
     print("\nPart A: MiniLM-L6 teacher -> 4-layer MobileBERT-shaped student")
-    print(f"{'student':<24}{'steps (KD+FT)':>15}{'acc':>8}  final losses")
+    print(f"{'student':<26}{'steps (KD+FT)':>15}  accuracy")
     for name, row in part_a.items():
         steps = f"{row.get('distill_steps', 0)}+{row['finetune_steps']}"
+        print(f"{name:<26}{steps:>15}  {format_scores(row)}")
         losses = format_losses(row.get("final_losses", {}))
-        print(f"{name:<24}{steps:>15}{row['accuracy']:>8.4f} {losses}")
+        if losses:
+            print(f"{'':<26}final losses:{losses}")
     part_b = results.get("part_b")
     if part_b:
         print("\nPart B: IB-BERT-shaped teacher (MLM + NSP heads) trained here")
