@@ -116,7 +116,7 @@ def add_arguments(parser):
         "--learning-rate",
         type=float,
         default=1.5e-3,
-        help="Default 1.5e-3, the paper's (batch 4096). At small batches "
+        help="Default 1.5e-3, as GR's schedule (batch 2048). At small batches "
         "and few steps 1e-2 transfers much faster (docs/distillation.md).",
     )
     parser.add_argument(
