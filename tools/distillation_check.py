@@ -75,6 +75,7 @@ from keras_mobilebert.distillation.embedding_init import (  # noqa: E402
 from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES  # noqa: E402
 from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
 from keras_mobilebert.distillation.runner import load_student_checkpoint  # noqa: E402
+from keras_mobilebert.distillation.runner import stage_checkpoints  # noqa: E402
 from keras_mobilebert.distillation.teachers import ib_bert_teacher  # noqa: E402
 
 STUDENT = dict(
@@ -450,12 +451,6 @@ def main(argv=None):
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print_table(results)
     return results
-
-
-def stage_checkpoints(run_dir):
-    """`{stage name: path}` of the per-stage students a run kept, in order."""
-    paths = sorted((pathlib.Path(run_dir) / "checkpoints").glob("stage_*.npz"))
-    return {p.stem.split("_", 2)[2]: p for p in paths}
 
 
 def checkpoint_factory(path, seed):

@@ -54,6 +54,31 @@ INIT_EMBEDDINGS_CHOICES = ("auto",) + METHODS + ("none",)
 # Test hook: kill the process with SIGKILL right after this global step.
 KILL_ENV = "KERAS_MOBILEBERT_DISTILL_KILL_AFTER_STEP"
 PROGRESS = "progress.npz"
+CHECKPOINTS = "checkpoints"
+
+
+def stage_checkpoint_name(index, stage_name):
+    """File name of the student kept after stage `index` (0-based)."""
+    return f"stage_{index:02d}_{stage_name}.npz"
+
+
+def stage_checkpoints(output_dir):
+    """The per-stage students a run kept, as `{stage name: path}` in order.
+
+    Args:
+        output_dir: path. The run's `output_dir`.
+
+    Example:
+    ```python
+    stages = stage_checkpoints("runs/joint")
+    list(stages)  # ['joint_layerwise', 'pretraining_distillation']
+    ```
+    """
+    found = []
+    for path in (pathlib.Path(output_dir) / CHECKPOINTS).glob("stage_*.npz"):
+        index, name = path.stem[len("stage_") :].split("_", 1)
+        found.append((int(index), name, path))
+    return {name: path for _, name, path in sorted(found)}
 
 
 def save_npz(path, arrays, meta):
@@ -265,7 +290,7 @@ class DistillationRun:
             # writes the output directory, the others a private copy of it,
             # so no two processes ever write the same file.
             self.output_dir = self.output_dir / "workers" / worker
-        self.checkpoint_dir = self.output_dir / "checkpoints"
+        self.checkpoint_dir = self.output_dir / CHECKPOINTS
         self.csv_path = self.output_dir / "losses.csv"
         self.columns = self._csv_columns()
         self.projections = self._make_projections()
@@ -507,8 +532,8 @@ class DistillationRun:
                     self._save(progress, index, done, first + chunk, distiller)
             # Stage boundary: keep this stage's student, then move on.
             end = offsets[index] + stage.steps
-            boundary = (
-                self.checkpoint_dir / f"stage_{index:02d}_{stage.name}.npz"
+            boundary = self.checkpoint_dir / stage_checkpoint_name(
+                index, stage.name
             )
             self._save(boundary, index, stage.steps, end, None)
             self._save(progress, index + 1, 0, end, None)

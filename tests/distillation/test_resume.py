@@ -21,6 +21,7 @@ from keras_mobilebert.distillation.runner import KILL_ENV
 from keras_mobilebert.distillation.runner import DistillationRun
 from keras_mobilebert.distillation.runner import load_npz
 from keras_mobilebert.distillation.runner import load_student_checkpoint
+from keras_mobilebert.distillation.runner import stage_checkpoints
 from tests.distillation import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -212,7 +213,7 @@ def test_distill_subcommand_registration():
     assert tuple(action.choices) == INIT_EMBEDDINGS_CHOICES
 
 
-def test_load_student_checkpoint_restores_a_stage(tmp_path):
+def test_stage_checkpoints_are_listed_and_restored(tmp_path):
     def distil(output_dir, pretraining_steps):
         keras.utils.set_random_seed(4)
         teacher, student = tiny.teacher(), tiny.student()
@@ -237,19 +238,27 @@ def test_load_student_checkpoint_restores_a_stage(tmp_path):
     # full run must hold.
     layerwise_only = distil(tmp_path / "layerwise", pretraining_steps=0)
 
+    stages = stage_checkpoints(tmp_path / "full")
+    checkpoints = tmp_path / "full" / "checkpoints"
+    assert stages == {
+        "joint_layerwise": checkpoints / "stage_00_joint_layerwise.npz",
+        "pretraining_distillation": (
+            checkpoints / "stage_01_pretraining_distillation.npz"
+        ),
+    }
+    assert list(stages) == ["joint_layerwise", "pretraining_distillation"]
+
     def loaded(name):
         keras.utils.set_random_seed(5)  # a different start, overwritten
         student = tiny.student()
-        meta = load_student_checkpoint(
-            tmp_path / "full" / "checkpoints" / name, student
-        )
+        meta = load_student_checkpoint(stages[name], student)
         return [v.numpy() for v in student.weights], meta
 
-    final, meta = loaded("stage_01_pretraining_distillation.npz")
+    final, meta = loaded("pretraining_distillation")
     assert meta["stage"] == 1
     for a, b in zip(final, full):
         np.testing.assert_array_equal(a, b)
-    stage0, meta = loaded("stage_00_joint_layerwise.npz")
+    stage0, meta = loaded("joint_layerwise")
     assert meta["stage"] == 0 and meta["global_step"] == 4
     for a, b in zip(stage0, layerwise_only):
         np.testing.assert_array_equal(a, b)
@@ -258,7 +267,4 @@ def test_load_student_checkpoint_restores_a_stage(tmp_path):
 
     wider = tiny.student(hidden_dim=24)
     with pytest.raises(ValueError, match="has shape"):
-        load_student_checkpoint(
-            tmp_path / "full" / "checkpoints" / "stage_00_joint_layerwise.npz",
-            wider,
-        )
+        load_student_checkpoint(stages["joint_layerwise"], wider)
