@@ -145,3 +145,17 @@ def test_quant_softmax_masks_through_the_attention_mask():
         np.testing.assert_allclose(probs[0, 0, 0], expected, atol=1 / 255)
     with pytest.raises(ValueError, match="mask_mode"):
         QuantSoftmax(mask_mode="-1e9")
+
+
+def test_quantize_aware_copies_every_weight_to_its_own_place():
+    # Each block has layers of the same names, so a weight matched by a
+    # shortened path lands in another block; random kernels tell them apart.
+    classifier = MobileBertClassifier(
+        MobileBertBackbone(**SMALL_BACKBONE), num_classes=2
+    )
+    qat = quantize_aware(classifier)
+    copied = {v.path: v for v in qat.weights}
+    for variable in classifier.weights:
+        np.testing.assert_array_equal(
+            copied[variable.path].numpy(), variable.numpy(), err_msg=variable.path
+        )

@@ -31,5 +31,6 @@ class BackboneModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        if isinstance(config["backbone"], dict):
+            config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
