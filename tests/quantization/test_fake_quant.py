@@ -157,5 +157,7 @@ def test_quantize_aware_copies_every_weight_to_its_own_place():
     copied = {v.path: v for v in qat.weights}
     for variable in classifier.weights:
         np.testing.assert_array_equal(
-            copied[variable.path].numpy(), variable.numpy(), err_msg=variable.path
+            copied[variable.path].numpy(),
+            variable.numpy(),
+            err_msg=variable.path,
         )
