@@ -31,6 +31,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor import (  # noqa: E501
     MobileBertTextClassifierPreprocessor,
 )
+from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.files import atomic_path
 
 DEFAULT_CONFIG = (
@@ -154,13 +155,6 @@ def compile_for_finetuning(classifier, config, steps):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
-
-
-def save_preset(classifier, preset_dir):
-    """Save a KerasHub preset atomically: all files appear, or none."""
-    with atomic_path(preset_dir) as tmp:
-        classifier.save_to_preset(str(tmp))
-    return pathlib.Path(preset_dir)
 
 
 def export_classifier(
@@ -337,8 +331,8 @@ def run_finetune(config, output_dir, log=print):
     phase_done("evaluation")
 
     preset_dir = save_preset(classifier, output_dir / "preset")
-    # Reloaded for inference only: compile=False also skips restoring the
-    # optimizer state that save_to_preset keeps in task.weights.h5.
+    # Reloaded for inference only (compile=False); the preset holds no
+    # optimizer state (models/preset_writer.py).
     reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
     reloaded_logits = reloaded.predict(sentences, verbose=0)
     max_diff = float(np.max(np.abs(reloaded_logits - logits)))

@@ -12,17 +12,19 @@ it on fixed inputs (unpadded and padded) and saves, under
 - `io.npz`: the inputs and HF's outputs: every hidden state, every
   attention probability map, the MLM logits (all positions) and NSP logits.
 
-The GR names are produced here by string rules written from GR's
-`modeling.py` (REFERENCE.md section 3), independently of
-`keras_mobilebert.convert`, so a wrong name map there cannot cancel out.
+The GR names are produced by string rules written from GR's `modeling.py`
+(REFERENCE.md section 3), independently of `keras_mobilebert.convert`, so a
+wrong name map there cannot cancel out (`tools/parity_reference.py`).
 
 HF cannot run the true IB-BERT teacher shape (intra_bottleneck_size !=
 hidden_size without key-query sharing, REFERENCE.md section 3). The
 `ib_bert` fixture is therefore a TF1 checkpoint only, with outputs computed
-by a float64 numpy transcription of GR's `transformer_model` below.
+by a float64 numpy transcription of GR's `transformer_model`
+(`tools/parity_reference.py`).
 
 Usage:
     python tools/make_parity_fixtures.py            # writes the fixtures
+    python tools/make_parity_fixtures.py --out DIR  # writes them into DIR
     python tools/make_parity_fixtures.py --full-size  # full google/
         # mobilebert-uncased shape, random weights, compared end to end in a
         # temporary directory; prints the figures and the conversion time.
@@ -39,6 +41,13 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.parity_reference import gr_config  # noqa: E402
+from tools.parity_reference import gr_forward  # noqa: E402
+from tools.parity_reference import hf_to_gr  # noqa: E402
+
 FIXTURES = ROOT / "tests" / "fixtures" / "convert"
 
 SMALL = {
@@ -227,91 +236,6 @@ def run_hf(model, ids, segments, mask):
     return result
 
 
-# === GR names, written from GR's modeling.py, independent of the package ===
-
-
-def gr_config(hf_config):
-    keys = (
-        "vocab_size hidden_size num_hidden_layers num_attention_heads "
-        "intermediate_size hidden_dropout_prob attention_probs_dropout_prob "
-        "max_position_embeddings type_vocab_size initializer_range "
-        "embedding_size trigram_input use_bottleneck intra_bottleneck_size "
-        "use_bottleneck_attention key_query_shared_bottleneck "
-        "num_feedforward_networks normalization_type classifier_activation"
-    ).split()
-    config = {k: hf_config[k] for k in keys}
-    # HF "gelu_new" is GR's "gelu" (tanh approximation).
-    act = hf_config["hidden_act"]
-    config["hidden_act"] = {"gelu_new": "gelu"}.get(act, act)
-    return config
-
-
-def hf_to_gr(state, config):
-    """HF PyTorch state dict -> GR TF1 variables (REFERENCE.md section 3)."""
-    norm = (
-        "FakeLayerNorm"
-        if config["normalization_type"] == "no_norm"
-        else ("LayerNorm")
-    )
-    last = config["num_feedforward_networks"] - 1
-    out = {}
-    for name, value in state.items():
-        value = value.detach().numpy().astype(np.float32)
-        if name in (
-            "cls.predictions.decoder.weight",
-            "cls.predictions.decoder.bias",
-        ):
-            continue  # tied copies
-        if name == "cls.predictions.dense.weight":
-            out["cls/predictions/extra_output_weights"] = value.T
-            continue
-        if name == "cls.predictions.bias":
-            out["cls/predictions/output_bias"] = value
-            continue
-        if name == "cls.seq_relationship.weight":
-            out["cls/seq_relationship/output_weights"] = value  # [2, hidden]
-            continue
-        if name == "cls.seq_relationship.bias":
-            out["cls/seq_relationship/output_bias"] = value
-            continue
-        parts = name.split(".")
-        if parts[0] == "mobilebert":
-            parts[0] = "bert"
-        is_norm = "LayerNorm" in parts
-        gr = []
-        i = 0
-        while i < len(parts):
-            p = parts[i]
-            if p == "layer" and i + 1 < len(parts) and parts[i + 1].isdigit():
-                gr.append(f"layer_{parts[i + 1]}")
-                i += 2
-                continue
-            if p == "ffn" and parts[i + 1].isdigit():
-                gr.append(f"ffn_layer_{parts[i + 1]}")
-                i += 2
-                continue
-            if p == "LayerNorm":
-                gr.append("LayerNorm" if parts[0] == "cls" else norm)
-                i += 1
-                continue
-            gr.append(p)
-            i += 1
-        leaf = gr[-1]
-        if leaf == "weight":
-            if is_norm:
-                gr[-1] = "gamma"
-            elif gr[-2].endswith("embeddings"):
-                gr = gr[:-1]
-            else:
-                gr[-1] = "kernel"
-                value = value.T
-        elif leaf == "bias" and is_norm:
-            gr[-1] = "beta"
-        out["/".join(gr)] = np.ascontiguousarray(value)
-    assert last >= 0
-    return out
-
-
 def write_tf1_checkpoint(variables, prefix):
     import tensorflow as tf
 
@@ -322,117 +246,6 @@ def write_tf1_checkpoint(variables, prefix):
         shape_and_slices=[""] * len(names),
         tensors=[tf.constant(variables[n]) for n in names],
     )
-
-
-# === GR's transformer_model in float64 numpy (for the IB-BERT shape) ===
-
-
-def _gelu_tanh(x):
-    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
-
-
-def gr_forward(v, config, ids, segments, mask):
-    """GR modeling.py's BertModel + pre-training heads, eval mode, float64."""
-    v = {k: np.asarray(x, np.float64) for k, x in v.items()}
-    act = {"relu": lambda x: np.maximum(x, 0), "gelu": _gelu_tanh}[
-        config["hidden_act"]
-    ]
-    no_norm = config["normalization_type"] == "no_norm"
-    scope_norm = "FakeLayerNorm" if no_norm else "LayerNorm"
-
-    def norm(x, scope):
-        g, b = v[f"{scope}/{scope_norm}/gamma"], v[f"{scope}/{scope_norm}/beta"]
-        if no_norm:
-            return x * g + b
-        mean = x.mean(-1, keepdims=True)
-        var = ((x - mean) ** 2).mean(-1, keepdims=True)
-        return (x - mean) / np.sqrt(var + 1e-12) * g + b
-
-    def dense(x, scope):
-        return x @ v[f"{scope}/kernel"] + v[f"{scope}/bias"]
-
-    e = v["bert/embeddings/word_embeddings"][ids]
-    if config["trigram_input"]:
-        nxt = np.pad(e[:, 1:], ((0, 0), (0, 1), (0, 0)))
-        prv = np.pad(e[:, :-1], ((0, 0), (1, 0), (0, 0)))
-        e = np.concatenate([nxt, e, prv], -1)
-    x = dense(e, "bert/embeddings/embedding_transformation")
-    x = x + v["bert/embeddings/token_type_embeddings"][segments]
-    x = x + v["bert/embeddings/position_embeddings"][: ids.shape[1]][None]
-    x = norm(x, "bert/embeddings")
-    hidden = [x]
-    probs_all = []
-    heads = config["num_attention_heads"]
-    inner = config["intra_bottleneck_size"]
-    head = inner // heads
-    m = mask.astype(np.float64)[:, None, None, :]
-    for i in range(config["num_hidden_layers"]):
-        s = f"bert/encoder/layer_{i}"
-        prev = x
-        layer_input = norm(
-            dense(prev, f"{s}/bottleneck/input/dense"), f"{s}/bottleneck/input"
-        )
-        q_in = k_in = v_in = prev  # teacher: neither sharing nor bn attention
-        b, t, _ = prev.shape
-
-        def proj(z, name, scope=s, shape=(b, t, heads, head)):
-            return dense(z, f"{scope}/attention/self/{name}").reshape(shape)
-
-        q, k, val = proj(q_in, "query"), proj(k_in, "key"), proj(v_in, "value")
-        scores = np.einsum("bfnh,btnh->bnft", q, k) / np.sqrt(head)
-        scores = scores * m + (1 - m) * -6.0
-        scores = scores - scores.max(-1, keepdims=True)
-        probs = np.exp(scores)
-        probs = probs / probs.sum(-1, keepdims=True)
-        probs_all.append(probs)
-        ctx = np.einsum("bnft,btnh->bfnh", probs, val).reshape(b, t, inner)
-        a = norm(
-            dense(ctx, f"{s}/attention/output/dense") + layer_input,
-            f"{s}/attention/output",
-        )
-        h = a
-        for j in range(config["num_feedforward_networks"] - 1):
-            f = f"{s}/ffn_layer_{j}"
-            y = dense(
-                act(dense(h, f"{f}/intermediate/dense")), f"{f}/output/dense"
-            )
-            h = norm(y + h, f"{f}/output")
-        y = dense(act(dense(h, f"{s}/intermediate/dense")), f"{s}/output/dense")
-        h = norm(y + h, f"{s}/output")
-        x = norm(
-            dense(h, f"{s}/output/bottleneck/dense") + prev,
-            f"{s}/output/bottleneck",
-        )
-        hidden.append(x)
-    pooled = x[:, 0]
-    if config["classifier_activation"]:
-        pooled = np.tanh(dense(pooled, "bert/pooler/dense"))
-    t = act(dense(x, "cls/predictions/transform/dense"))
-    mean = t.mean(-1, keepdims=True)
-    var = ((t - mean) ** 2).mean(-1, keepdims=True)
-    t = (t - mean) / np.sqrt(var + 1e-12)
-    t = (
-        t * v["cls/predictions/transform/LayerNorm/gamma"]
-        + v["cls/predictions/transform/LayerNorm/beta"]
-    )
-    table = np.concatenate(
-        [
-            v["bert/embeddings/word_embeddings"],
-            v["cls/predictions/extra_output_weights"],
-        ],
-        1,
-    )
-    mlm = t @ table.T + v["cls/predictions/output_bias"]
-    nsp = (
-        pooled @ v["cls/seq_relationship/output_weights"].T
-        + v["cls/seq_relationship/output_bias"]
-    )
-    result = {"mlm_logits": mlm, "nsp_logits": nsp}
-    for i, h in enumerate(hidden):
-        result[f"hidden_{i}"] = h
-    for i, p in enumerate(probs_all):
-        result[f"attention_{i}"] = p
-    return {k: r.astype(np.float32) for k, r in result.items()}
 
 
 # === Writing ===
@@ -479,10 +292,10 @@ def write_tf1(variables, config, directory, vocab):
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
 
 
-def make_variant(name, config, seed):
+def make_variant(name, config, seed, root=FIXTURES):
     model = build_hf_model(config, seed)
     vocab = vocabulary(config["vocab_size"])
-    out = FIXTURES / name
+    out = pathlib.Path(root) / name
     if out.exists():
         shutil.rmtree(out)
     write_snapshot(model, config, out / "hf", vocab)
@@ -508,7 +321,7 @@ def make_variant(name, config, seed):
     print(f"{name}: wrote {out}")
 
 
-def make_ib_bert(seed):
+def make_ib_bert(seed, root=FIXTURES):
     config = gr_config(dict(IB_BERT, hidden_act="gelu_new"))
     rng = np.random.default_rng(seed)
     # Build the variables from GR's shapes directly (HF cannot build them).
@@ -583,7 +396,7 @@ def make_ib_bert(seed):
         }
     )
     vocab = vocabulary(vsize)
-    out = FIXTURES / "ib_bert"
+    out = pathlib.Path(root) / "ib_bert"
     if out.exists():
         shutil.rmtree(out)
     write_tf1(v, config, out / "tf1", vocab)
@@ -620,9 +433,8 @@ def full_size(seed, length, stress=False):
     24 NoNorm layers grow activations to ~1e15 and attention logits to
     ~1e28: a test of masking and float32 round-off at extreme scale.
     """
-    sys.path.insert(0, str(ROOT))
-    from keras_mobilebert.convert.huggingface import convert_snapshot
-    from keras_mobilebert.convert.huggingface import save_preset
+    from keras_mobilebert.convert.converted_preset import save_preset
+    from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
 
     config = dict(FULL_SIZE)
     t0 = time.time()
@@ -705,13 +517,19 @@ def main():
     parser.add_argument("--stress", action="store_true")
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=FIXTURES,
+        help="where to write the fixtures (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.full_size:
         full_size(args.seed, args.length, args.stress)
         return
     for i, (name, config) in enumerate(VARIANTS.items()):
-        make_variant(name, config, args.seed + i)
-    make_ib_bert(args.seed + 10)
+        make_variant(name, config, args.seed + i, args.out)
+    make_ib_bert(args.seed + 10, args.out)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,9 @@ def run(args):
     run(parser.parse_args(["convert", "snapshot", "preset"]))
     ```
     """
-    from keras_mobilebert.convert import huggingface
+    from keras_mobilebert.convert.converted_preset import apply_preset_config
+    from keras_mobilebert.convert.converted_preset import save_preset
+    from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
     from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
     from keras_mobilebert.convert.weights import ConversionError
 
@@ -133,10 +135,10 @@ def run(args):
                     f"convert ({source})."
                 )
             say(f"{args.src} comes from {source}")
-            converted = huggingface.convert_snapshot(source, progress=say)
-            huggingface.apply_preset_config(converted, preset["config"])
+            converted = convert_snapshot(source, progress=say)
+            apply_preset_config(converted, preset["config"])
         elif kind == "huggingface":
-            converted = huggingface.convert_snapshot(args.src, progress=say)
+            converted = convert_snapshot(args.src, progress=say)
         else:
             converted = convert_tf1_checkpoint(
                 args.src,
@@ -150,7 +152,7 @@ def run(args):
             f"Converted {converted.backbone.count_params():,} backbone "
             f"parameters; heads: {sorted(converted.heads) or 'none'}"
         )
-        huggingface.save_preset(converted, args.dst, progress=say)
+        save_preset(converted, args.dst, progress=say)
     except ConversionError as e:
         print(f"convert: error: {e}", file=sys.stderr)
         return 1
@@ -191,7 +193,7 @@ def _export(args, say):
         # export is a full MobileBertForPreTraining again.
         import numpy as np
 
-        from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
+        from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
             MobileBertPreTrainingModel,
         )
 

@@ -15,6 +15,22 @@ from keras_mobilebert.convert.weights import export_tensors
 from keras_mobilebert.convert.weights import masked_lm_head_entries
 from keras_mobilebert.convert.weights import next_sentence_head_entries
 from keras_mobilebert.convert.weights import question_answering_head_entries
+from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
+    MobileBertBackbone,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
+    MobileBertMaskedLM,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
+    MobileBertPreTrainingModel,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
+    MobileBertQuestionAnswerer,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
+    MobileBertTextClassifier,
+)
+from keras_mobilebert.utils.files import atomic_path
 
 
 def export_to_huggingface(
@@ -44,23 +60,6 @@ def export_to_huggingface(
     transformers.MobileBertModel.from_pretrained("hf_snapshot")
     ```
     """
-    from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
-        MobileBertBackbone,
-    )
-    from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
-        MobileBertMaskedLM,
-    )
-    from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
-        MobileBertPreTrainingModel,
-    )
-    from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
-        MobileBertQuestionAnswerer,
-    )
-    from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
-        MobileBertClassifier,
-    )
-    from keras_mobilebert.utils.files import atomic_path
-
     if isinstance(model, MobileBertBackbone):
         backbone = model
     else:
@@ -76,7 +75,7 @@ def export_to_huggingface(
     elif isinstance(model, MobileBertMaskedLM):
         architecture = "MobileBertForMaskedLM"
         entries += masked_lm_head_entries(model.masked_lm_head)
-    elif isinstance(model, MobileBertClassifier):
+    elif isinstance(model, MobileBertTextClassifier):
         architecture = "MobileBertForSequenceClassification"
         if model.pooled_norm is not None:
             raise ConversionError(

@@ -16,11 +16,10 @@ import logging
 import pathlib
 import re
 
+from keras_mobilebert.convert.assembly import assemble
 from keras_mobilebert.convert.bert_config import (
     backbone_config_from_bert_fields,
 )
-from keras_mobilebert.convert.huggingface import ConvertedModel  # noqa: F401
-from keras_mobilebert.convert.huggingface import assemble
 from keras_mobilebert.convert.weights import ConversionError
 
 logger = logging.getLogger("keras_mobilebert.convert")
@@ -195,7 +194,7 @@ def convert_tf1_checkpoint(
         progress: optional callable taking a message.
 
     Returns:
-        A `keras_mobilebert.convert.huggingface.ConvertedModel`; pass it to
+        A `keras_mobilebert.convert.assembly.ConvertedModel`; pass it to
         `save_preset` or take `.backbone` / `.pretraining_model`.
 
     Example:

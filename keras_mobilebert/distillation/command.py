@@ -227,7 +227,7 @@ def load_teacher(args):
     if config.get("model_type") == "bert":
         return keras_hub.models.BertBackbone.from_preset(str(path))
     import keras_mobilebert  # noqa: F401  (registers the classes)
-    from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
+    from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
         MobileBertPreTrainingModel,
     )
 

@@ -30,11 +30,11 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     make_backbone_inputs,
 )
-from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
-    MobileBertPreTrainingModel,
-)
 from keras_mobilebert.models.mobilebert.mobilebert_presets import (
     backbone_presets,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
+    MobileBertPreTrainingModel,
 )
 
 

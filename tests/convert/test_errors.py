@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from keras_mobilebert.convert import hf_config
-from keras_mobilebert.convert import huggingface
 from keras_mobilebert.convert import weight_files
+from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
+from keras_mobilebert.convert.task_builders import build_masked_lm
 from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
 from keras_mobilebert.convert.weight_files import read_safetensors as load_file
 from keras_mobilebert.convert.weight_files import write_safetensors as save_file
@@ -44,7 +45,7 @@ def test_missing_weight_is_named(snapshot):
     name = "mobilebert.encoder.layer.1.attention.self.key.weight"
     _edit_tensors(snapshot, lambda t: t.pop(name))
     with pytest.raises(ConversionError, match="missing weights: " + name):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_unexpected_weight_is_listed(snapshot):
@@ -53,13 +54,13 @@ def test_unexpected_weight_is_listed(snapshot):
 
     _edit_tensors(snapshot, add)
     with pytest.raises(ConversionError, match=r"unexpected weights.*layer\.7"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_more_layers_in_file_than_config_is_an_error(snapshot):
     _edit_config(snapshot, num_hidden_layers=1)
     with pytest.raises(ConversionError, match=r"encoder\.layer\.1\."):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_shape_mismatch_names_weight_and_both_shapes(snapshot):
@@ -70,7 +71,7 @@ def test_shape_mismatch_names_weight_and_both_shapes(snapshot):
 
     _edit_tensors(snapshot, shrink)
     with pytest.raises(ConversionError) as info:
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
     message = str(info.value)
     assert name in message and "(16, 30)" in message and "(16, 32)" in message
 
@@ -78,7 +79,7 @@ def test_shape_mismatch_names_weight_and_both_shapes(snapshot):
 def test_config_disagreeing_with_weights(snapshot):
     _edit_config(snapshot, intermediate_size=20)
     with pytest.raises(ConversionError, match="intermediate.dense.weight"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_config_disagreeing_with_weights(snapshot):
 def test_unsupported_config_value(snapshot, field, value, match):
     _edit_config(snapshot, **{field: value})
     with pytest.raises(ConversionError, match=match):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_hf_cannot_run_teacher_shape():
@@ -112,7 +113,7 @@ def test_hf_cannot_run_teacher_shape():
 def test_invalid_json_config(snapshot):
     (snapshot / "config.json").write_text("{not json")
     with pytest.raises(ConversionError, match="config.json is not valid JSON"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.999, 10])
@@ -122,26 +123,26 @@ def test_truncated_safetensors(snapshot, cut):
     size = int(len(data) * cut) if cut < 1 else cut
     path.write_bytes(data[:size])
     with pytest.raises(ConversionError, match="model.safetensors"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_garbage_safetensors(snapshot):
     (snapshot / "model.safetensors").write_bytes(b"\x00" * 64 + b"garbage")
     with pytest.raises(ConversionError, match="not a readable safetensors"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_no_weights_file(snapshot):
     (snapshot / "model.safetensors").unlink()
     with pytest.raises(ConversionError, match="no weights file"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_vocabulary_size_mismatch(snapshot):
     (snapshot / "vocab.txt").write_text("[PAD]\n[UNK]\n")
-    converted = huggingface.convert_snapshot(snapshot)
+    converted = convert_snapshot(snapshot)
     with pytest.raises(ConversionError, match="2 tokens.*vocab_size 40"):
-        huggingface.build_masked_lm(converted)
+        build_masked_lm(converted)
 
 
 def test_untied_decoder_is_refused(snapshot):
@@ -151,7 +152,7 @@ def test_untied_decoder_is_refused(snapshot):
 
     _edit_tensors(snapshot, untie)
     with pytest.raises(ConversionError, match="decoder.weight differs"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_tied_decoder_copy_is_accepted(snapshot):
@@ -160,7 +161,7 @@ def test_tied_decoder_copy_is_accepted(snapshot):
         tensors["cls.predictions.decoder.weight"] = word.copy()
 
     _edit_tensors(snapshot, tie)
-    huggingface.convert_snapshot(snapshot)
+    convert_snapshot(snapshot)
 
 
 def test_unused_pooler_is_skipped(snapshot):
@@ -169,7 +170,7 @@ def test_unused_pooler_is_skipped(snapshot):
         tensors["mobilebert.pooler.dense.bias"] = np.ones(32, "f4")
 
     _edit_tensors(snapshot, add_pooler)
-    converted = huggingface.convert_snapshot(snapshot)
+    converted = convert_snapshot(snapshot)
     assert not converted.backbone.use_pooler
 
 
@@ -181,7 +182,7 @@ def test_pytorch_bin_is_never_unpickled_without_torch(snapshot, monkeypatch):
     )
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ConversionError, match="safetensors"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_pytorch_bin_refused_by_weights_only_loader(snapshot):
@@ -191,7 +192,7 @@ def test_pytorch_bin_refused_by_weights_only_loader(snapshot):
         b"cos\nsystem\n(S'echo pwned'\ntR."
     )
     with pytest.raises(ConversionError, match="weights_only=True"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_pytorch_bin_read_with_weights_only(snapshot):
@@ -202,8 +203,8 @@ def test_pytorch_bin_read_with_weights_only(snapshot):
         str(snapshot / "pytorch_model.bin"),
     )
     (snapshot / "model.safetensors").unlink()
-    converted = huggingface.convert_snapshot(snapshot)
-    reference = huggingface.convert_snapshot(SNAPSHOT)
+    converted = convert_snapshot(snapshot)
+    reference = convert_snapshot(SNAPSHOT)
     for a, b in zip(converted.backbone.weights, reference.backbone.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
@@ -310,8 +311,8 @@ def test_tf_model_h5_reads_like_safetensors(snapshot):
                 )
             f.create_dataset(f"{top}/{weight}:0", data=value)
     (snapshot / "model.safetensors").unlink()
-    converted = huggingface.convert_snapshot(snapshot)
-    reference = huggingface.convert_snapshot(SNAPSHOT)
+    converted = convert_snapshot(snapshot)
+    reference = convert_snapshot(SNAPSHOT)
     pairs = zip(
         converted.pretraining_model.weights, reference.pretraining_model.weights
     )
@@ -323,7 +324,7 @@ def test_truncated_tf_model_h5(snapshot):
     (snapshot / "model.safetensors").unlink()
     (snapshot / "tf_model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 20)
     with pytest.raises(ConversionError, match="tf_model.h5"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 @pytest.mark.parametrize(
@@ -340,7 +341,7 @@ def test_truncated_tf_model_h5(snapshot):
 def test_config_types_are_checked(snapshot, field, value):
     _edit_config(snapshot, **{field: value})
     with pytest.raises(ConversionError, match=field):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_pooler_may_be_absent_only_where_hf_builds_none(snapshot):
@@ -350,7 +351,7 @@ def test_pooler_may_be_absent_only_where_hf_builds_none(snapshot):
         architectures=["MobileBertForPreTraining"],
     )
     with pytest.raises(ConversionError, match="missing weights: .*pooler"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
     def drop_nsp(tensors):
         tensors.pop("cls.seq_relationship.weight")
@@ -358,7 +359,7 @@ def test_pooler_may_be_absent_only_where_hf_builds_none(snapshot):
 
     _edit_tensors(snapshot, drop_nsp)
     _edit_config(snapshot, architectures=["MobileBertForMaskedLM"])
-    converted = huggingface.convert_snapshot(snapshot)
+    converted = convert_snapshot(snapshot)
     assert converted.backbone.use_pooler
     assert converted.heads == {"mlm"}
 
@@ -450,15 +451,15 @@ def test_truncated_safetensors_both_readers(snapshot, cut, safetensors_reader):
     size = int(len(data) * cut) if cut < 1 else cut
     path.write_bytes(data[:size])
     with pytest.raises(ConversionError, match="model.safetensors"):
-        huggingface.convert_snapshot(snapshot)
+        convert_snapshot(snapshot)
 
 
 def test_conversion_without_safetensors_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "safetensors", None)
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
-    with_numpy = huggingface.convert_snapshot(SNAPSHOT)
+    with_numpy = convert_snapshot(SNAPSHOT)
     monkeypatch.undo()
-    reference = huggingface.convert_snapshot(SNAPSHOT)
+    reference = convert_snapshot(SNAPSHOT)
     pairs = zip(with_numpy.backbone.weights, reference.backbone.weights)
     for a, b in pairs:
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -11,7 +11,9 @@ import keras_mobilebert
 from keras_mobilebert.convert import command
 from keras_mobilebert.convert import hf_config
 from keras_mobilebert.convert import hf_export
-from keras_mobilebert.convert import huggingface
+from keras_mobilebert.convert import hf_preset_source
+from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
+from keras_mobilebert.convert.task_builders import build_question_answerer
 from keras_mobilebert.convert.weight_files import read_safetensors as load_file
 from keras_mobilebert.convert.weight_files import write_safetensors as save_file
 from keras_mobilebert.convert.weights import ConversionError
@@ -100,7 +102,7 @@ def test_tokenizer_from_local_snapshot():
 def test_classifier_from_sequence_classification_snapshot(tmp_path):
     snapshot = _task_snapshot(tmp_path, {"classifier"})
     io = load_io("mobilebert")
-    classifier = keras_mobilebert.MobileBertClassifier.from_preset(
+    classifier = keras_mobilebert.MobileBertTextClassifier.from_preset(
         str(snapshot)
     )
     assert classifier.pooled_norm is None
@@ -117,19 +119,19 @@ def test_classifier_from_sequence_classification_snapshot(tmp_path):
 
 
 def test_classifier_from_pretraining_snapshot_gets_new_head():
-    classifier = keras_mobilebert.MobileBertClassifier.from_preset(
+    classifier = keras_mobilebert.MobileBertTextClassifier.from_preset(
         str(SNAPSHOT), num_classes=2
     )
     assert classifier.output_dense.kernel.shape == (32, 2)
     with pytest.raises(ConversionError, match="num_classes"):
-        keras_mobilebert.MobileBertClassifier.from_preset(str(SNAPSHOT))
+        keras_mobilebert.MobileBertTextClassifier.from_preset(str(SNAPSHOT))
 
 
 def test_question_answering_snapshot(tmp_path):
     snapshot = _task_snapshot(tmp_path, {"qa"})
     io = load_io("mobilebert")
-    converted = huggingface.convert_snapshot(snapshot)
-    model = huggingface.build_question_answerer(converted)
+    converted = convert_snapshot(snapshot)
+    model = build_question_answerer(converted)
     tensors = load_file(str(snapshot / "model.safetensors"))
     span = (
         io["hidden_2"] @ tensors["qa_outputs.weight"].T
@@ -187,11 +189,13 @@ def test_builtin_name_converts_from_its_hf_source(monkeypatch, tmp_path):
 
     monkeypatch.setenv("KERAS_MOBILEBERT_HOME", str(tmp_path))
     seen = []
-    real_convert = huggingface.convert_snapshot
+
+    def fake_download_and_convert(source, **kwargs):
+        seen.append(source)
+        return convert_snapshot(SNAPSHOT)
+
     monkeypatch.setattr(
-        huggingface,
-        "convert_snapshot",
-        lambda source, **kw: (seen.append(source), real_convert(SNAPSHOT))[1],
+        hf_preset_source, "convert_snapshot", fake_download_and_convert
     )
     config = hf_config.backbone_config_from_hf(
         json.loads((SNAPSHOT / "config.json").read_text())
@@ -228,7 +232,7 @@ def test_builtin_name_offline_says_where_weights_come_from(
     def offline(source, **kwargs):
         raise OSError("no network")
 
-    monkeypatch.setattr(huggingface, "convert_snapshot", offline)
+    monkeypatch.setattr(hf_preset_source, "convert_snapshot", offline)
     with pytest.raises(
         keras_mobilebert.PresetWeightsNotFoundError,
         match="hf://google/mobilebert-uncased",
@@ -297,7 +301,7 @@ def _hf_tensors(path):
 def test_hf_keras_hf_round_trip_gives_the_same_tensors(tmp_path):
     for variant in ("mobilebert", "tiny", "teacher"):
         src = FIXTURES / variant / "hf"
-        converted = huggingface.convert_snapshot(src)
+        converted = convert_snapshot(src)
         dst = tmp_path / variant
         hf_export.export_to_huggingface(
             converted.pretraining_model, dst, vocabulary=src / "vocab.txt"
@@ -346,7 +350,7 @@ def test_export_loads_in_transformers(tmp_path):
         out, io["hidden_2"], atol=1e-5 * np.abs(io["hidden_2"]).max()
     )
     # The classifier exports as MobileBertForSequenceClassification.
-    classifier = keras_mobilebert.MobileBertClassifier(
+    classifier = keras_mobilebert.MobileBertTextClassifier(
         backbone, num_classes=3, pooled_normalization=None, dropout=0.0
     )
     hf_export.export_to_huggingface(
@@ -424,7 +428,7 @@ def test_classifier_from_converted_preset_predicts_strings(tmp_path):
         )
     )
     assert preprocessor.sequence_length == 16
-    classifier = keras_mobilebert.MobileBertClassifier.from_preset(
+    classifier = keras_mobilebert.MobileBertTextClassifier.from_preset(
         str(preset), num_classes=2, preprocessor=preprocessor
     )
     logits = classifier.predict(["tok1 tok2 tok3", "tok4"], verbose=0)

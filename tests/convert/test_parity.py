@@ -10,7 +10,7 @@ float64 transcription of GR's `modeling.py`.
 import numpy as np
 import pytest
 
-from keras_mobilebert.convert.huggingface import convert_snapshot
+from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
 from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
 
 from .parity import FIXTURES

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import keras_mobilebert
-from keras_mobilebert.convert import huggingface
+from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
+from keras_mobilebert.convert.task_builders import build_question_answerer
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
@@ -102,7 +103,9 @@ def test_sequence_classifier(tmp_path, padded):
     x = _inputs(padded)
     with torch.no_grad():
         expected = model(**_torch(*x)).logits.numpy()
-    classifier = keras_mobilebert.MobileBertClassifier.from_preset(str(path))
+    classifier = keras_mobilebert.MobileBertTextClassifier.from_preset(
+        str(path)
+    )
     assert classifier.id2label == {0: "a", 1: "b", 2: "c"}
     assert classifier.backbone.use_pooler  # HF default classifier_activation
     _close(classifier(_keras(*x)), expected)
@@ -115,7 +118,7 @@ def test_question_answering(tmp_path):
     x = _inputs()
     with torch.no_grad():
         out = model(**_torch(*x))
-    qa = huggingface.build_question_answerer(huggingface.convert_snapshot(path))
+    qa = build_question_answerer(convert_snapshot(path))
     result = qa(_keras(*x))
     _close(result["start_logits"], out.start_logits.numpy())
     _close(result["end_logits"], out.end_logits.numpy())
@@ -204,7 +207,7 @@ def test_full_size_mobilebert_per_layer(tmp_path):
             **_torch(ids, segments, mask),
             output_hidden_states=True,
         )
-    converted = huggingface.convert_snapshot(tmp_path)
+    converted = convert_snapshot(tmp_path)
     assert converted.backbone.count_params() == 24581888
     x = _keras(ids, segments, mask)
     hidden = converted.backbone.intermediates_model()(x)["hidden_states"]

@@ -1,8 +1,14 @@
+import json
+import pathlib
+
+import keras_hub
 import numpy as np
 from keras_hub.src.tests.test_case import TestCase
 
+import keras_mobilebert
 from keras_mobilebert import MobileBertBackbone
 from keras_mobilebert import MobileBertClassifier
+from keras_mobilebert import MobileBertTextClassifier
 from keras_mobilebert import MobileBertTextClassifierPreprocessor
 from keras_mobilebert import MobileBertTokenizer
 from tests.models.helpers import SMALL_BACKBONE
@@ -21,7 +27,7 @@ def scale_cls_to(backbone, x, target):
     norm.gamma.assign(norm.gamma.numpy() * (target / current))
 
 
-class MobileBertClassifierTest(TestCase):
+class MobileBertTextClassifierTest(TestCase):
     def setUp(self):
         self.preprocessor = MobileBertTextClassifierPreprocessor(
             MobileBertTokenizer(vocabulary=VOCAB, lowercase=True),
@@ -40,7 +46,7 @@ class MobileBertClassifierTest(TestCase):
 
     def test_classifier_basics(self):
         self.run_task_test(
-            cls=MobileBertClassifier,
+            cls=MobileBertTextClassifier,
             init_kwargs=self.init_kwargs,
             train_data=self.train_data,
             expected_output_shape=(2, 2),
@@ -48,7 +54,7 @@ class MobileBertClassifierTest(TestCase):
 
     def test_saved_model(self):
         self.run_model_saving_test(
-            cls=MobileBertClassifier,
+            cls=MobileBertTextClassifier,
             init_kwargs=self.init_kwargs,
             input_data=self.preprocessor(*self.train_data)[0],
         )
@@ -59,7 +65,7 @@ class MobileBertClassifierTest(TestCase):
         pooled = self.backbone(x)["pooled_output"]
         self.assertAllClose(np.max(np.abs(pooled)), 1e7, rtol=1e-3)
 
-        classifier = MobileBertClassifier(**self.init_kwargs)
+        classifier = MobileBertTextClassifier(**self.init_kwargs)
         texts = self.train_data[0]
         logits = classifier.predict(texts, verbose=0)
         self.assertTrue(np.all(np.isfinite(logits)))
@@ -73,14 +79,14 @@ class MobileBertClassifierTest(TestCase):
         self.assertLess(loss, 2.0)
 
         # The bare HF head (dense straight on the raw [CLS]) explodes.
-        bare = MobileBertClassifier(
+        bare = MobileBertTextClassifier(
             **self.init_kwargs, pooled_normalization=None
         )
         bare_logits = bare.predict(texts, verbose=0)
         self.assertGreater(np.max(np.abs(bare_logits)), 1e4)
 
     def test_head_is_scale_invariant(self):
-        classifier = MobileBertClassifier(**self.init_kwargs)
+        classifier = MobileBertTextClassifier(**self.init_kwargs)
         texts = self.train_data[0]
         x = self.preprocessor(texts)
         scale_cls_to(self.backbone, x, 1.0)
@@ -90,12 +96,42 @@ class MobileBertClassifierTest(TestCase):
         self.assertAllClose(before, after, atol=1e-4)
 
     def test_empty_string_in_predict_names_the_problem(self):
-        classifier = MobileBertClassifier(**self.init_kwargs)
+        classifier = MobileBertTextClassifier(**self.init_kwargs)
         with self.assertRaisesRegex(Exception, "empty or only whitespace"):
             classifier.predict(["a great film", ""], verbose=0)
 
     def test_bad_pooled_normalization(self):
         with self.assertRaisesRegex(ValueError, "pooled_normalization 'tanh'"):
-            MobileBertClassifier(
+            MobileBertTextClassifier(
                 **self.init_kwargs, pooled_normalization="tanh"
+            )
+
+    def test_old_name_is_the_same_class_and_its_presets_load(self):
+        self.assertIs(MobileBertClassifier, MobileBertTextClassifier)
+        self.assertIs(
+            keras_mobilebert.MobileBertClassifier, MobileBertClassifier
+        )
+        classifier = MobileBertTextClassifier(**self.init_kwargs)
+        texts = self.train_data[0]
+        expected = classifier.predict(texts, verbose=0)
+        preset = pathlib.Path(self.get_temp_dir()) / "old_name"
+        classifier.save_to_preset(str(preset))
+        task = json.loads((preset / "task.json").read_text())
+        self.assertEqual(
+            task["registered_name"],
+            "keras_mobilebert>MobileBertTextClassifier",
+        )
+        # What presets saved before the rename hold.
+        task["class_name"] = "MobileBertClassifier"
+        task["registered_name"] = "keras_mobilebert>MobileBertClassifier"
+        (preset / "task.json").write_text(json.dumps(task))
+        for load in (
+            MobileBertClassifier.from_preset,
+            MobileBertTextClassifier.from_preset,
+            keras_hub.models.TextClassifier.from_preset,
+        ):
+            restored = load(str(preset))
+            self.assertIsInstance(restored, MobileBertTextClassifier)
+            np.testing.assert_array_equal(
+                restored.predict(texts, verbose=0), expected
             )

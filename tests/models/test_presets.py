@@ -11,8 +11,8 @@ from keras_hub.src.tests.test_case import TestCase
 
 import keras_mobilebert
 from keras_mobilebert import MobileBertBackbone
-from keras_mobilebert import MobileBertClassifier
 from keras_mobilebert import MobileBertMaskedLM
+from keras_mobilebert import MobileBertTextClassifier
 from keras_mobilebert import MobileBertTextClassifierPreprocessor
 from keras_mobilebert import MobileBertTokenizer
 from keras_mobilebert import PresetWeightsNotFoundError
@@ -40,7 +40,7 @@ class PresetTest(TestCase):
             MobileBertTokenizer(vocabulary=VOCAB, lowercase=True),
             sequence_length=8,
         )
-        return MobileBertClassifier(
+        return MobileBertTextClassifier(
             backbone=MobileBertBackbone(**SMALL_BACKBONE),
             preprocessor=preprocessor,
             num_classes=3,
@@ -91,14 +91,14 @@ class PresetTest(TestCase):
         with self.assertRaisesRegex(
             PresetWeightsNotFoundError, "No public weights exist"
         ):
-            MobileBertClassifier.from_preset(
+            MobileBertTextClassifier.from_preset(
                 "ib_bert_en_uncased", num_classes=2
             )
         with self.assertRaisesRegex(PresetWeightsNotFoundError, "vocabulary"):
             MobileBertTokenizer.from_preset("mobilebert_multi_cased")
 
     def test_builtin_classifier_without_weights(self):
-        classifier = MobileBertClassifier.from_preset(
+        classifier = MobileBertTextClassifier.from_preset(
             "mobilebert_tiny_en_uncased", num_classes=2, load_weights=False
         )
         self.assertEqual(classifier.backbone.num_layers, 24)
@@ -128,7 +128,7 @@ class PresetTest(TestCase):
             "assets",
         ):
             self.assertIn(name, files)
-        restored = MobileBertClassifier.from_preset(preset)
+        restored = MobileBertTextClassifier.from_preset(preset)
         np.testing.assert_array_equal(
             restored.predict(texts, verbose=0), expected
         )
@@ -143,7 +143,7 @@ class PresetTest(TestCase):
         base = keras_hub.models.Backbone.from_preset(preset)
         self.assertIsInstance(base, MobileBertBackbone)
         task = keras_hub.models.TextClassifier.from_preset(preset)
-        self.assertIsInstance(task, MobileBertClassifier)
+        self.assertIsInstance(task, MobileBertTextClassifier)
 
     def test_run_preset_test_on_local_directory(self):
         classifier = self.small_classifier()

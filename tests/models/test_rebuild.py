@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from keras_mobilebert import MobileBertBackbone
-from keras_mobilebert import MobileBertClassifier
 from keras_mobilebert import MobileBertQuestionAnswerer
+from keras_mobilebert import MobileBertTextClassifier
 from keras_mobilebert.models.rebuild import copy_weights
 from keras_mobilebert.models.rebuild import rebuild_with_config
 from tests.models.helpers import SMALL_BACKBONE
@@ -33,7 +33,7 @@ def test_a_backbone_copy_has_the_change_and_the_same_weights():
 
 
 def test_a_task_copy_keeps_the_whole_task_config():
-    classifier = MobileBertClassifier(
+    classifier = MobileBertTextClassifier(
         MobileBertBackbone(**SMALL_BACKBONE),
         num_classes=3,
         dropout=0.3,
@@ -44,7 +44,7 @@ def test_a_task_copy_keeps_the_whole_task_config():
     copy = rebuild_with_config(
         classifier, backbone_changes={"activation": "relu6"}
     )
-    assert type(copy) is MobileBertClassifier
+    assert type(copy) is MobileBertTextClassifier
     assert copy.backbone.activation == "relu6"
     expected = {k: v for k, v in classifier.get_config().items()}
     got = copy.get_config()

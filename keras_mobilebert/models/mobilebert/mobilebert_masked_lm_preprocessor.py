@@ -3,11 +3,11 @@
 import keras
 from keras_hub.models import MaskedLMPreprocessor
 
+from keras_mobilebert.models.mobilebert.builtin_preprocessors import (
+    BuiltinPreprocessorMixin,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
-)
-from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor import (  # noqa: E501
-    BuiltinPreprocessorMixin,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,

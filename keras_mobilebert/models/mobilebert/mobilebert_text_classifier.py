@@ -11,12 +11,15 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor import (  # noqa: E501
     MobileBertTextClassifierPreprocessor,
 )
+from keras_mobilebert.models.task_weights import TaskWeightsMixin
 
 POOLED_NORMALIZATIONS = ("layer_norm", None)
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
-class MobileBertClassifier(BuiltinTaskMixin, TextClassifier):
+class MobileBertTextClassifier(
+    BuiltinTaskMixin, TaskWeightsMixin, TextClassifier
+):
     """An end-to-end MobileBERT model for classification.
 
     A head on the backbone's `pooled_output`: by default a LayerNorm, then
@@ -52,7 +55,7 @@ class MobileBertClassifier(BuiltinTaskMixin, TextClassifier):
 
     features = ["The movie was great!", "The movie was a dull mess."]
     labels = [1, 0]
-    classifier = keras_mobilebert.MobileBertClassifier.from_preset(
+    classifier = keras_mobilebert.MobileBertTextClassifier.from_preset(
         "mobilebert_en_uncased", num_classes=2, load_weights=False
     )
     classifier.fit(x=features, y=labels, batch_size=2)
@@ -125,3 +128,12 @@ class MobileBertClassifier(BuiltinTaskMixin, TextClassifier):
             }
         )
         return config
+
+
+# The name before KerasHub's (`BertTextClassifier`): the same class object,
+# so `isinstance` holds both ways. Presets saved under it name
+# "keras_mobilebert>MobileBertClassifier" in task.json; they still load.
+MobileBertClassifier = MobileBertTextClassifier
+keras.saving.get_custom_objects()["keras_mobilebert>MobileBertClassifier"] = (
+    MobileBertTextClassifier
+)

@@ -3,8 +3,8 @@
 import keras
 from keras_hub.models import TextClassifierPreprocessor
 
-from keras_mobilebert.models.mobilebert.builtin_presets import (
-    BuiltinPresetMixin,
+from keras_mobilebert.models.mobilebert.builtin_preprocessors import (
+    BuiltinPreprocessorMixin,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
@@ -13,15 +13,6 @@ from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,
 )
 from keras_mobilebert.models.mobilebert.text_checks import check_not_empty
-
-
-class BuiltinPreprocessorMixin(BuiltinPresetMixin):
-    """Builds a preprocessor of a built-in preset from its tokenizer."""
-
-    @classmethod
-    def _from_builtin_config(cls, name, config_file=None, **kwargs):
-        tokenizer = cls.tokenizer_cls.from_preset(name)
-        return cls(tokenizer=tokenizer, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
