@@ -837,7 +837,7 @@ def _check_labels(model, kind, labels):
 
 
 def _has_fake_quant(model):
-    from keras_mobilebert.quantization.fake_quant import is_quantize_aware
+    from keras_mobilebert.quantization import is_quantize_aware
 
     return is_quantize_aware(model)
 
