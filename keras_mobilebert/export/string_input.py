@@ -17,10 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mobilebert.export.litert import LiteRTExportError
-from keras_mobilebert.export.litert import UnsupportedOpsError
-from keras_mobilebert.export.litert import VerificationError
-from keras_mobilebert.export.litert import check_builtin_ops
+from keras_mobilebert.export.conversion import configure_converter
+from keras_mobilebert.export.errors import LiteRTExportError
+from keras_mobilebert.export.errors import UnsupportedOpsError
+from keras_mobilebert.export.errors import VerificationError
+from keras_mobilebert.export.modes import MODES
+from keras_mobilebert.export.op_inspection import check_builtin_ops
 from keras_mobilebert.utils.files import atomic_path
 
 # Custom ops of tensorflow-text's FastBertTokenizer in LiteRT.
@@ -30,7 +32,9 @@ TEXT_OPS = (
     "FastWordpieceTokenizeWithOffsets",
     "RaggedTensorToTensor",
 )
-STRING_QUANTIZATIONS = ("float32", "dynamic")
+STRING_QUANTIZATIONS = tuple(
+    name for name, mode in MODES.items() if mode.tokenizer_in_graph
+)
 
 
 def _string_interpreter(tflite_bytes):
@@ -77,7 +81,8 @@ def to_litert_with_tokenizer(
             WordPiece tokenizer.
         path: output `.tflite` path.
         sample_texts: list of strings to verify with.
-        quantization: `"float32"` or `"dynamic"`.
+        quantization: string. One of `STRING_QUANTIZATIONS` (the modes
+            whose record has `tokenizer_in_graph`: float32, dynamic).
         sequence_length: int or None. None takes the preprocessor's.
         relative_error: float. Largest accepted error relative to the
             largest |logit|.
@@ -137,10 +142,8 @@ def to_litert_with_tokenizer(
         saved_model = str(pathlib.Path(work_dir) / "saved_model")
         archive.write_out(saved_model, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        converter.allow_custom_ops = True
-        if quantization == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        configure_converter(converter, quantization)
+        converter.allow_custom_ops = True  # The tensorflow-text ops.
         try:
             tflite_bytes = converter.convert()
         except Exception as error:
