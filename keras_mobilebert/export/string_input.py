@@ -23,6 +23,7 @@ from keras_mobilebert.export.errors import UnsupportedOpsError
 from keras_mobilebert.export.errors import VerificationError
 from keras_mobilebert.export.modes import MODES
 from keras_mobilebert.export.op_inspection import check_builtin_ops
+from keras_mobilebert.export.verification import compare_outputs
 from keras_mobilebert.utils.files import atomic_path
 
 # Custom ops of tensorflow-text's FastBertTokenizer in LiteRT.
@@ -161,9 +162,9 @@ def to_litert_with_tokenizer(
     ref = keras.ops.convert_to_numpy(
         classifier.predict(list(sample_texts), verbose=0)
     )
-    max_abs = float(np.max(np.abs(got - ref)))
-    relative = max_abs / max(float(np.max(np.abs(ref))), 1e-12)
-    agreement = float(np.mean(got.argmax(-1) == ref.argmax(-1)))
+    max_abs, relative, agreement = compare_outputs(
+        "classifier", {"logits": ref}, {"logits": got}
+    )
     if relative > relative_error or agreement < 1.0:
         raise VerificationError(
             f"The string-input export does not match the Keras classifier on "
