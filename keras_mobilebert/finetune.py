@@ -19,8 +19,8 @@ import tensorflow as tf
 
 from keras_mobilebert.data.rotten_tomatoes import LABEL_NAMES
 from keras_mobilebert.data.rotten_tomatoes import load_rotten_tomatoes
-from keras_mobilebert.export.litert import QUANTIZATIONS
-from keras_mobilebert.export.litert import export_and_verify
+from keras_mobilebert.export import QUANTIZATIONS
+from keras_mobilebert.export import export_and_verify
 from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,

@@ -34,9 +34,9 @@ import keras
 import numpy as np
 
 from keras_mobilebert import MobileBertClassifier
-from keras_mobilebert.export.litert import export_and_verify
-from keras_mobilebert.export.litert import run_tflite
-from keras_mobilebert.export.litert import texts_to_inputs
+from keras_mobilebert.export import export_and_verify
+from keras_mobilebert.export import run_tflite
+from keras_mobilebert.export import texts_to_inputs
 from keras_mobilebert.finetune import load_config
 from keras_mobilebert.finetune import load_data
 from keras_mobilebert.finetune import run_finetune

@@ -28,6 +28,13 @@ MODELS = {
     "bert_base": "BERT-base-sized (KerasHub BertBackbone, 12 x 768)",
 }
 BASELINE = ("bert_base", "litert float32")
+# What can be timed: the Keras model, LiteRT files of these export modes,
+# and HF PyTorch MobileBERT.
+LITERT_MODES = ("float32", "dynamic", "int8")
+RUNTIMES = ("keras",) + LITERT_MODES + ("torch",)
+# Random weights: int8 of an untrained deep model is checked for
+# agreement, loosely (the QAT recipe checks real accuracy).
+RANDOM_WEIGHT_TOLERANCES = {"int8": {"relative_error": 1.0}}
 
 # Runs one .tflite file in a fresh interpreter process and prints JSON.
 _TIMER = r"""
@@ -236,7 +243,7 @@ def format_table(rows):
 def run_benchmark(
     output_dir="runs/benchmark",
     models=tuple(MODELS),
-    modes=("keras", "float32", "dynamic", "int8", "torch"),
+    modes=RUNTIMES,
     sequence_length=128,
     num_threads=2,
     runs=20,
@@ -250,8 +257,9 @@ def run_benchmark(
         output_dir: directory for `benchmark.csv`, `benchmark.png`,
             `benchmark.md` and the `.tflite` files.
         models: names from `MODELS`.
-        modes: any of `"keras"`, `"float32"`, `"dynamic"`, `"int8"`,
-            `"torch"` (HF PyTorch MobileBERT, skipped if not installed).
+        modes: any of `RUNTIMES`: `"keras"`, the LiteRT modes
+            `"float32"`, `"dynamic"`, `"int8"`, and `"torch"` (HF PyTorch
+            MobileBERT, skipped if not installed).
         sequence_length: int.
         num_threads: int. Threads of LiteRT and PyTorch.
         runs: int. Timed runs after warm-up.
@@ -267,8 +275,8 @@ def run_benchmark(
     rows = run_benchmark(models=["mobilebert_tiny"], runs=5)
     ```
     """
-    from keras_mobilebert.export.litert import random_inputs
     from keras_mobilebert.export.litert import to_litert
+    from keras_mobilebert.export.samples import random_inputs
 
     log = log or (lambda message: None)
     output_dir = pathlib.Path(output_dir)
@@ -287,14 +295,11 @@ def run_benchmark(
         calibration = random_inputs(
             model.vocabulary_size, sequence_length, 16, seed=3
         )
-        for mode in ("float32", "dynamic", "int8"):
+        for mode in LITERT_MODES:
             if mode not in modes:
                 continue
             path = output_dir / f"{name}_{mode}.tflite"
             start = time.perf_counter()
-            # Random weights: int8 of an untrained deep model is checked
-            # for agreement, loosely (the recipe checks real accuracy).
-            tolerance = {"relative_error": 1.0} if mode == "int8" else None
             result = to_litert(
                 model,
                 path,
@@ -302,7 +307,7 @@ def run_benchmark(
                 sequence_length=sequence_length,
                 representative_data=calibration,
                 num_samples=4,
-                tolerance=tolerance,
+                tolerance=RANDOM_WEIGHT_TOLERANCES.get(mode),
                 log=None,
             )
             convert_s = time.perf_counter() - start
@@ -363,16 +368,64 @@ def run_benchmark(
     return rows
 
 
+def add_benchmark_arguments(parser):
+    """Add the benchmark's options to an argparse parser.
+
+    Shared by `tools/benchmark_litert.py` (`main`) and the
+    `keras-mobilebert benchmark` subcommand.
+
+    Args:
+        parser: an `argparse.ArgumentParser` (or a subcommand's parser).
+
+    Example:
+    ```python
+    parser = argparse.ArgumentParser()
+    add_benchmark_arguments(parser)
+    benchmark_from_args(parser.parse_args(["--runs", "5"]))
+    ```
+    """
+    parser.add_argument("--output", default="runs/benchmark")
+    parser.add_argument(
+        "--models", nargs="+", choices=sorted(MODELS), default=list(MODELS)
+    )
+    parser.add_argument(
+        "--modes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES)
+    )
+    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.set_defaults(func=benchmark_from_args)
+
+
+def benchmark_from_args(args):
+    """Run `run_benchmark` with parsed `add_benchmark_arguments` options.
+
+    Example:
+    ```python
+    benchmark_from_args(parser.parse_args(["--models", "mobilebert_tiny"]))
+    ```
+    """
+    return run_benchmark(
+        output_dir=args.output,
+        models=args.models,
+        modes=args.modes,
+        sequence_length=args.sequence_length,
+        num_threads=args.threads,
+        runs=args.runs,
+        warmup=args.warmup,
+    )
+
+
 def main(argv=None):
     """Command-line entry of `tools/benchmark_litert.py`."""
     import argparse
 
-    from keras_mobilebert.export.command import register
-
-    parser = argparse.ArgumentParser(prog="benchmark_litert")
-    subparsers = parser.add_subparsers(dest="command")
-    register(subparsers)
-    args = parser.parse_args(["benchmark"] + list(argv or sys.argv[1:]))
+    parser = argparse.ArgumentParser(
+        prog="benchmark_litert", description=__doc__.splitlines()[0]
+    )
+    add_benchmark_arguments(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     args.func(args)
     # Many conversions leave a large heap; CPython's last full collection
     # at exit then takes minutes. Everything is written: skip it.

@@ -12,8 +12,8 @@ def run_export_command(args):
 
     # Importing keras_mobilebert registers our classes with KerasHub.
     import keras_mobilebert  # noqa: F401
-    from keras_mobilebert.export.litert import export_and_verify
-    from keras_mobilebert.export.litert import to_litert
+    from keras_mobilebert.export import export_and_verify
+    from keras_mobilebert.export import to_litert
 
     model = _load(keras_hub, args.preset)
     if args.data == "rotten_tomatoes":
@@ -80,21 +80,6 @@ def _load(keras_hub, preset):
     return keras_hub.models.Backbone.from_preset(preset)
 
 
-def run_benchmark_command(args):
-    """Run the side-by-side LiteRT benchmark."""
-    from keras_mobilebert.export.benchmark import run_benchmark
-
-    run_benchmark(
-        output_dir=args.output,
-        models=args.models,
-        modes=args.modes,
-        sequence_length=args.sequence_length,
-        num_threads=args.threads,
-        runs=args.runs,
-        warmup=args.warmup,
-    )
-
-
 def register(subparsers):
     """Add the `export` and `benchmark` subcommands to an argparse parser.
 
@@ -107,8 +92,8 @@ def register(subparsers):
     register(parser.add_subparsers(dest="command"))
     ```
     """
-    from keras_mobilebert.export.benchmark import MODELS
-    from keras_mobilebert.export.litert import QUANTIZATIONS
+    from keras_mobilebert.export import QUANTIZATIONS
+    from keras_mobilebert.export.benchmark import add_benchmark_arguments
 
     export = subparsers.add_parser(
         "export",
@@ -168,18 +153,4 @@ def register(subparsers):
             "benchmark.csv and benchmark.png."
         ),
     )
-    benchmark.add_argument("--output", default="runs/benchmark")
-    benchmark.add_argument(
-        "--models", nargs="+", choices=sorted(MODELS), default=list(MODELS)
-    )
-    benchmark.add_argument(
-        "--modes",
-        nargs="+",
-        choices=("keras", "float32", "dynamic", "int8", "torch"),
-        default=["keras", "float32", "dynamic", "int8", "torch"],
-    )
-    benchmark.add_argument("--sequence-length", type=int, default=128)
-    benchmark.add_argument("--threads", type=int, default=2)
-    benchmark.add_argument("--runs", type=int, default=20)
-    benchmark.add_argument("--warmup", type=int, default=3)
-    benchmark.set_defaults(func=run_benchmark_command)
+    add_benchmark_arguments(benchmark)

@@ -17,10 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_mobilebert.export.litert import LiteRTExportError
-from keras_mobilebert.export.litert import UnsupportedOpsError
-from keras_mobilebert.export.litert import VerificationError
-from keras_mobilebert.export.litert import check_builtin_ops
+from keras_mobilebert.export.conversion import configure_converter
+from keras_mobilebert.export.errors import LiteRTExportError
+from keras_mobilebert.export.errors import UnsupportedOpsError
+from keras_mobilebert.export.errors import VerificationError
+from keras_mobilebert.export.modes import MODES
+from keras_mobilebert.export.op_inspection import check_builtin_ops
+from keras_mobilebert.export.verification import compare_outputs
 from keras_mobilebert.utils.files import atomic_path
 
 # Custom ops of tensorflow-text's FastBertTokenizer in LiteRT.
@@ -30,7 +33,9 @@ TEXT_OPS = (
     "FastWordpieceTokenizeWithOffsets",
     "RaggedTensorToTensor",
 )
-STRING_QUANTIZATIONS = ("float32", "dynamic")
+STRING_QUANTIZATIONS = tuple(
+    name for name, mode in MODES.items() if mode.tokenizer_in_graph
+)
 
 
 def _string_interpreter(tflite_bytes):
@@ -77,7 +82,8 @@ def to_litert_with_tokenizer(
             WordPiece tokenizer.
         path: output `.tflite` path.
         sample_texts: list of strings to verify with.
-        quantization: `"float32"` or `"dynamic"`.
+        quantization: string. One of `STRING_QUANTIZATIONS` (the modes
+            whose record has `tokenizer_in_graph`: float32, dynamic).
         sequence_length: int or None. None takes the preprocessor's.
         relative_error: float. Largest accepted error relative to the
             largest |logit|.
@@ -137,10 +143,8 @@ def to_litert_with_tokenizer(
         saved_model = str(pathlib.Path(work_dir) / "saved_model")
         archive.write_out(saved_model, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        converter.allow_custom_ops = True
-        if quantization == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        configure_converter(converter, quantization)
+        converter.allow_custom_ops = True  # The tensorflow-text ops.
         try:
             tflite_bytes = converter.convert()
         except Exception as error:
@@ -158,9 +162,9 @@ def to_litert_with_tokenizer(
     ref = keras.ops.convert_to_numpy(
         classifier.predict(list(sample_texts), verbose=0)
     )
-    max_abs = float(np.max(np.abs(got - ref)))
-    relative = max_abs / max(float(np.max(np.abs(ref))), 1e-12)
-    agreement = float(np.mean(got.argmax(-1) == ref.argmax(-1)))
+    max_abs, relative, agreement = compare_outputs(
+        "classifier", {"logits": ref}, {"logits": got}
+    )
     if relative > relative_error or agreement < 1.0:
         raise VerificationError(
             f"The string-input export does not match the Keras classifier on "

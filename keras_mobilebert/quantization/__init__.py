@@ -7,13 +7,17 @@ to legacy Keras.
 
 from keras_mobilebert.quantization.fake_quant import MovingAverageQuantizer
 from keras_mobilebert.quantization.fake_quant import QuantDense
-from keras_mobilebert.quantization.fake_quant import QuantizedMobileBertBackbone
-from keras_mobilebert.quantization.fake_quant import (
-    QuantizedMobileBertClassifier,
-)
 from keras_mobilebert.quantization.fake_quant import QuantNoNorm
 from keras_mobilebert.quantization.fake_quant import QuantSoftmax
 from keras_mobilebert.quantization.fake_quant import fake_quant_scope
-from keras_mobilebert.quantization.fake_quant import is_quantize_aware
-from keras_mobilebert.quantization.fake_quant import quantize_aware
-from keras_mobilebert.quantization.masked_lm import QuantizedMobileBertMaskedLM
+from keras_mobilebert.quantization.qat_copy import quantize_aware
+from keras_mobilebert.quantization.quantized_models import (
+    QuantizedMobileBertBackbone,
+)
+from keras_mobilebert.quantization.quantized_models import (
+    QuantizedMobileBertClassifier,
+)
+from keras_mobilebert.quantization.quantized_models import (
+    QuantizedMobileBertMaskedLM,
+)
+from keras_mobilebert.quantization.quantized_models import is_quantize_aware

@@ -80,3 +80,22 @@ def test_benchmark_table_csv_and_chart(tmp_path):
         assert len(list(csv.DictReader(f))) == 3
     assert (tmp_path / "benchmark.png").read_bytes()[:4] == b"\x89PNG"
     assert "litert dynamic" in (tmp_path / "benchmark.md").read_text()
+
+
+def test_benchmark_options_are_the_library_s(monkeypatch):
+    # The tool and the subcommand parse the same options, defined once in
+    # export/benchmark.py, and both run run_benchmark with them.
+    calls = []
+    monkeypatch.setattr(
+        benchmark, "run_benchmark", lambda **kwargs: calls.append(kwargs)
+    )
+    tool = argparse.ArgumentParser()
+    benchmark.add_benchmark_arguments(tool)
+    argv = ["--models", "mobilebert_tiny", "--modes", "keras", "--runs", "5"]
+    for args in (tool.parse_args(argv), _parse(["benchmark"] + argv)):
+        args.func(args)
+    assert len(calls) == 2 and calls[0] == calls[1]
+    assert calls[0]["models"] == ["mobilebert_tiny"]
+    assert calls[0]["modes"] == ["keras"] and calls[0]["runs"] == 5
+    with pytest.raises(SystemExit):
+        tool.parse_args(["--modes", "float64"])

@@ -8,7 +8,7 @@ pytest.importorskip("ai_edge_litert")
 from keras_hub.models import Backbone  # noqa: E402
 
 from keras_mobilebert import MobileBertBackbone  # noqa: E402
-from keras_mobilebert.export import litert  # noqa: E402
+from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.quantization import quantize_aware  # noqa: E402
 from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
@@ -39,7 +39,7 @@ def _leftovers(directory):
 def test_classifier_modes_are_verified(tmp_path, quantization):
     classifier = helpers.trained_classifier()
     path = tmp_path / f"{quantization}.tflite"
-    result = litert.to_litert(
+    result = export.to_litert(
         classifier,
         path,
         quantization=quantization,
@@ -49,9 +49,9 @@ def test_classifier_modes_are_verified(tmp_path, quantization):
     assert path.exists() and result.size_bytes == path.stat().st_size
     assert _leftovers(tmp_path) == [path.name]
     assert _signature(path) == {
-        name: ((1, LENGTH), np.int32) for name in litert.INPUT_NAMES
+        name: ((1, LENGTH), np.int32) for name in export.INPUT_NAMES
     }
-    limits = litert.TOLERANCES[quantization]
+    limits = export.MODES[quantization].tolerance()
     assert result.relative_error <= limits["relative_error"]
     assert result.label_agreement >= limits["label_agreement"]
     assert not [op for op in result.ops if op.startswith("Flex")]
@@ -60,8 +60,8 @@ def test_classifier_modes_are_verified(tmp_path, quantization):
         assert result.max_abs_error < 1e-4
     if quantization == "int8":
         # Full integer: the encoder's main path computes in int8.
-        assert litert.float_ops_on_main_path(tflite_bytes) == []
-        ops = litert.list_ops(tflite_bytes)
+        assert export.float_ops_on_main_path(tflite_bytes) == []
+        ops = export.list_ops(tflite_bytes)
         fully_connected = [op for op in ops if op["op"] == "FULLY_CONNECTED"]
         assert fully_connected
         assert all(
@@ -72,24 +72,24 @@ def test_classifier_modes_are_verified(tmp_path, quantization):
 def test_backbone_float32_dynamic_shape(tmp_path):
     backbone = MobileBertBackbone(**SMALL_BACKBONE)
     path = tmp_path / "backbone.tflite"
-    result = litert.to_litert(
+    result = export.to_litert(
         backbone, path, sequence_length=12, dynamic_shape=True, log=None
     )
     assert result.input_shape == (-1, -1)
     assert result.label_agreement is None
     assert result.relative_error < 1e-4
     shapes = {name: shape for name, (shape, _) in _signature(path).items()}
-    assert set(shapes) == set(litert.INPUT_NAMES)
+    assert set(shapes) == set(export.INPUT_NAMES)
     # Another length than the export's runs too.
-    sample = litert.random_inputs(backbone.vocabulary_size, 5, 1)
-    outputs = litert.run_tflite(path.read_bytes(), sample)
+    sample = export.random_inputs(backbone.vocabulary_size, 5, 1)
+    outputs = export.run_tflite(path.read_bytes(), sample)
     assert outputs["sequence_output"].shape == (1, 5, 16)
 
 
 def test_float16_export_of_a_small_range_model(tmp_path):
     classifier = helpers.untrained_classifier()
     path = tmp_path / "fp16.tflite"
-    result = litert.to_litert(classifier, path, "float16", log=None)
+    result = export.to_litert(classifier, path, "float16", log=None)
     assert path.exists()
     assert result.relative_error < 1e-2
     assert result.size_bytes > 0
@@ -107,24 +107,24 @@ def _scaled_backbone(scale):
 def test_float16_refuses_activations_beyond_its_range(tmp_path):
     # The released MobileBERT weights put about 1e7 in the encoder.
     path = tmp_path / "fp16.tflite"
-    with pytest.raises(litert.Float16RangeError, match="65504") as info:
-        litert.to_litert(_scaled_backbone(1e7), path, "float16", log=None)
+    with pytest.raises(export.Float16RangeError, match="65504") as info:
+        export.to_litert(_scaled_backbone(1e7), path, "float16", log=None)
     activations = [t for t in info.value.tensors if t[1] == "activation"]
     assert activations and all(t[2] > 65504 for t in activations)
     assert info.value.tensors[0][0] in str(info.value)
     assert "activation" in str(info.value)
     assert _leftovers(tmp_path) == []
     # The same model at a small scale exports.
-    litert.to_litert(_scaled_backbone(1.0), path, "float16", log=None)
+    export.to_litert(_scaled_backbone(1.0), path, "float16", log=None)
     assert path.exists()
 
 
 def test_float16_of_an_additive_mask_model_converts_a_fill_copy(tmp_path):
     backbone = MobileBertBackbone(**SMALL_BACKBONE)  # additive mask
     with pytest.raises(ValueError, match="additive"):
-        litert.convert(backbone, "float16", sequence_length=8)
+        export.convert(backbone, "float16", sequence_length=8)
     path = tmp_path / "m.tflite"
-    result = litert.to_litert(backbone, path, "float16", log=None)
+    result = export.to_litert(backbone, path, "float16", log=None)
     # Verified against the additive original, padded samples included.
     assert result.attention_mask_mode == "fill"
     assert result.relative_error < 1e-2
@@ -155,9 +155,9 @@ def _flex_backbone():
 def test_flex_op_is_named_and_nothing_is_written(tmp_path):
     path = tmp_path / "flex.tflite"
     with pytest.raises(
-        litert.UnsupportedOpsError, match="FlexMatrixDeterminant"
+        export.UnsupportedOpsError, match="FlexMatrixDeterminant"
     ) as info:
-        litert.to_litert(_flex_backbone(), path, sequence_length=4, log=None)
+        export.to_litert(_flex_backbone(), path, sequence_length=4, log=None)
     assert "FlexMatrixDeterminant" in info.value.ops
     assert _leftovers(tmp_path) == []
 
@@ -166,8 +166,8 @@ def test_failed_verification_leaves_no_file(tmp_path):
     classifier = helpers.trained_classifier()
     path = tmp_path / "int8.tflite"
     path.write_bytes(b"an older file")
-    with pytest.raises(litert.VerificationError, match="relative error"):
-        litert.to_litert(
+    with pytest.raises(export.VerificationError, match="relative error"):
+        export.to_litert(
             classifier,
             path,
             "int8",
@@ -183,11 +183,11 @@ def test_failed_verification_leaves_no_file(tmp_path):
 def test_bad_arguments():
     classifier = helpers.untrained_classifier()
     with pytest.raises(ValueError, match="Unknown quantization"):
-        litert.to_litert(classifier, "x.tflite", "int4", log=None)
+        export.to_litert(classifier, "x.tflite", "int4", log=None)
     with pytest.raises(ValueError, match="quantize_aware"):
-        litert.to_litert(classifier, "x.tflite", "qat_int8", log=None)
+        export.to_litert(classifier, "x.tflite", "qat_int8", log=None)
     with pytest.raises(TypeError, match="KerasHub"):
-        litert.to_litert(keras.Sequential(), "x.tflite", log=None)
+        export.to_litert(keras.Sequential(), "x.tflite", log=None)
 
 
 def test_qat_int8_matches_the_qat_model(tmp_path):
@@ -197,11 +197,11 @@ def test_qat_int8_matches_the_qat_model(tmp_path):
     helpers.compile_classifier(qat, 1e-3)
     qat.fit(helpers.dataset(texts, labels), epochs=1, verbose=0)
     path = tmp_path / "qat.tflite"
-    result = litert.to_litert(
+    result = export.to_litert(
         qat, path, "qat_int8", representative_data=texts, log=None
     )
     tflite_bytes = path.read_bytes()
-    assert litert.float_ops_on_main_path(tflite_bytes) == []
+    assert export.float_ops_on_main_path(tflite_bytes) == []
     # Within int8 tolerance of the QAT Keras model it was trained as.
     assert result.relative_error < 0.1
     assert result.label_agreement >= 0.95
@@ -210,19 +210,17 @@ def test_qat_int8_matches_the_qat_model(tmp_path):
 def test_int8_of_an_additive_mask_model_converts_with_fill(tmp_path):
     # The additive mask's -3.4e38 aborts the int8 quantizer (SIGABRT): the
     # exporter converts a "fill" copy and verifies it against the original.
-    additive = litert.with_attention_mask_mode(
+    additive = export.with_attention_mask_mode(
         helpers.trained_classifier(), "additive"
     )
     assert additive.backbone.attention_mask_mode == "additive"
-    assert litert.with_attention_mask_mode(additive, "additive") is additive
+    assert export.with_attention_mask_mode(additive, "additive") is additive
     with pytest.raises(ValueError, match="'additive'"):
-        litert.convert(additive, "int8", representative_samples=[{}])
+        export.convert(additive, "int8", representative_samples=[{}])
     path = tmp_path / "int8.tflite"
-    result = litert.to_litert(
+    result = export.to_litert(
         additive, path, "int8", representative_data=_texts(), log=None
     )
     assert result.attention_mask_mode == "fill"
     assert path.exists()
-    assert (
-        result.label_agreement >= litert.TOLERANCES["int8"]["label_agreement"]
-    )
+    assert result.label_agreement >= export.MODES["int8"].label_agreement

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("ai_edge_litert")
 
-from keras_mobilebert.export import litert  # noqa: E402
+from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
 from keras_mobilebert.export.metadata import read_metadata  # noqa: E402
 from tests.models.helpers import VOCAB  # noqa: E402
@@ -26,7 +26,7 @@ def exported(tmp_path_factory):
     pytest.importorskip("mediapipe")
     classifier = helpers.trained_classifier()
     path = tmp_path_factory.mktemp("metadata") / "classifier.tflite"
-    litert.to_litert(
+    export.to_litert(
         classifier,
         path,
         "float32",
@@ -48,8 +48,8 @@ def test_metadata_packs_vocabulary_and_labels(exported):
     # The Task Library's BertNLClassifier finds its output by this name.
     assert subgraph.outputTensorMetadata[0].name.decode() == "probability"
     # Still a model the LiteRT interpreter runs.
-    sample = litert.random_inputs(len(VOCAB), helpers.SEQUENCE_LENGTH, 1)
-    assert litert.run_tflite(path.read_bytes(), sample)["logits"].shape == (
+    sample = export.random_inputs(len(VOCAB), helpers.SEQUENCE_LENGTH, 1)
+    assert export.run_tflite(path.read_bytes(), sample)["logits"].shape == (
         1,
         2,
     )
@@ -120,7 +120,7 @@ def test_metadata_arguments_are_checked(tmp_path):
     pytest.importorskip("mediapipe")
     classifier = helpers.untrained_classifier()
     with pytest.raises(ValueError, match="3 labels given for 2 classes"):
-        litert.to_litert(
+        export.to_litert(
             classifier, tmp_path / "m.tflite", labels=["a", "b", "c"], log=None
         )
     assert not list(tmp_path.iterdir())

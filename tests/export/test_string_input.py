@@ -4,7 +4,7 @@ import pytest
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("tensorflow_text")
 
-from keras_mobilebert.export import litert  # noqa: E402
+from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.export.string_input import run_string_model  # noqa: E402
 from keras_mobilebert.export.string_input import to_litert_with_tokenizer  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
@@ -23,7 +23,7 @@ def test_string_model_gives_the_keras_logits(tmp_path):
         classifier, tmp_path / "strings.tflite", TEXTS, log=None
     )
     tflite_bytes = path.read_bytes()
-    ops = {op["op"] for op in litert.list_ops(tflite_bytes)}
+    ops = {op["op"] for op in export.list_ops(tflite_bytes)}
     assert "FastWordpieceTokenizeWithOffsets" in ops
     assert not [op for op in ops if op.startswith("Flex")]
     got = run_string_model(tflite_bytes, TEXTS)

@@ -59,7 +59,7 @@ def test_quantize_aware_masked_lm_copies_and_ties_the_weights():
 
 def test_qat_masked_lm_trains_reloads_and_exports_int8(tmp_path):
     pytest.importorskip("ai_edge_litert")
-    from keras_mobilebert.export import litert
+    from keras_mobilebert import export
 
     qat = quantize_aware(_toy_masked_lm())
     # Sentences whose masked words their context predicts: the model gets
@@ -84,9 +84,9 @@ def test_qat_masked_lm_trains_reloads_and_exports_int8(tmp_path):
     # error, top-1 token agreement) before it writes it. Texts work as
     # representative data: the preprocessor adds the mask positions.
     path = tmp_path / "mlm.tflite"
-    result = litert.to_litert(
+    result = export.to_litert(
         restored, path, "qat_int8", representative_data=texts[:64], log=None
     )
-    assert litert.float_ops_on_main_path(path.read_bytes()) == []
+    assert export.float_ops_on_main_path(path.read_bytes()) == []
     assert result.relative_error < 0.1
     assert result.label_agreement >= 0.85

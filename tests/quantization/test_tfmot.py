@@ -6,6 +6,7 @@ this file in a second virtual environment. Elsewhere it is skipped.
 """
 
 import importlib.util
+import re
 
 import keras
 import numpy as np
@@ -21,7 +22,7 @@ if importlib.util.find_spec("tensorflow_model_optimization") is None:
 
 from keras_mobilebert import MobileBertBackbone  # noqa: E402
 from keras_mobilebert import MobileBertClassifier  # noqa: E402
-from keras_mobilebert.export import litert  # noqa: E402
+from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.quantization import quantize_aware  # noqa: E402
 from keras_mobilebert.quantization import tfmot as qt  # noqa: E402
 from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
@@ -123,10 +124,57 @@ def test_float_weights_copy_back_exactly():
     assert _max_error(twin(x), fresh(x)) <= 1e-5
 
 
+def _block(name):
+    match = re.search(r"transformer_layer_\d+", name)
+    return match.group(0) if match else None
+
+
+def _distinct_classifier(seed):
+    """A classifier whose every weight holds its own random values."""
+    keras.utils.set_random_seed(seed)
+    backbone = MobileBertBackbone(**SMALL_BACKBONE, **QAT_SETTINGS)
+    classifier = MobileBertClassifier(backbone=backbone, num_classes=2)
+    rng = np.random.RandomState(seed)
+    for variable in classifier.weights:
+        variable.assign(rng.normal(size=variable.shape).astype("float32"))
+    return classifier
+
+
+def test_the_bridge_copies_every_weight_to_its_own_block():
+    # Every block has layers of the same names (NoNorm starts at ones and
+    # zeros in all of them): with distinct values everywhere, a weight
+    # copied into another block shows.
+    source = _distinct_classifier(seed=0)
+    twin = qt.build_tf_keras_twin(source)
+    twin_values = {n: v.numpy() for n, v in qt.twin_variables(twin).items()}
+    for variable in source.weights:
+        value = variable.numpy()
+        places = [
+            name
+            for name, twin_value in twin_values.items()
+            if twin_value.shape == value.shape
+            and np.array_equal(twin_value, value)
+        ]
+        assert len(places) == 1, (variable.path, places)
+        assert _block(places[0]) == _block(variable.path), places
+    expected = {v.path: v.numpy() for v in source.weights}
+    # Back from the float twin and from the TF-MOT model, into a float
+    # classifier and into a quantize_aware copy: each weight at its path.
+    qat = qt.quantize_aware_tfmot(source)
+    for tf_keras_model in (twin, qat):
+        fresh = _distinct_classifier(seed=1)
+        targets = (fresh, quantize_aware(_distinct_classifier(seed=2)))
+        for target in targets:
+            qt.copy_weights_back(tf_keras_model, target)
+            got = {v.path: v.numpy() for v in target.weights}
+            for path, value in expected.items():
+                np.testing.assert_array_equal(got[path], value, err_msg=path)
+
+
 def test_qat_fit_int8_export_and_copy_back(tmp_path):
     classifier = helpers.trained_classifier()
     texts, labels = helpers.toy_texts(256, seed=3)
-    train = litert.texts_to_inputs(classifier, texts, SEQUENCE_LENGTH)
+    train = export.texts_to_inputs(classifier, texts, SEQUENCE_LENGTH)
     calibration = {k: v[:64] for k, v in _batch(train).items()}
     qat = qt.quantize_aware_tfmot(classifier, calibration_inputs=calibration)
     # The ranges start from the data, not from TF-MOT's [-6, 6].
@@ -142,9 +190,9 @@ def test_qat_fit_int8_export_and_copy_back(tmp_path):
     assert history.history["accuracy"][-1] >= 0.8, history.history
 
     test_texts, test_labels = helpers.toy_texts(64, seed=4)
-    test = litert.texts_to_inputs(classifier, test_texts, SEQUENCE_LENGTH)
+    test = export.texts_to_inputs(classifier, test_texts, SEQUENCE_LENGTH)
     path = tmp_path / "tfmot_int8.tflite"
-    result = qt.export_int8(
+    result = export.export_tfmot_int8(
         qat,
         path,
         sequence_length=SEQUENCE_LENGTH,
@@ -154,14 +202,14 @@ def test_qat_fit_int8_export_and_copy_back(tmp_path):
     )
     tflite_bytes = path.read_bytes()
     # Builtin int8 ops only, the encoder computing in int8 throughout.
-    litert.check_builtin_ops(tflite_bytes)
+    export.check_builtin_ops(tflite_bytes)
     assert not [op for op in result.ops if op.startswith("Flex")]
-    assert litert.float_ops_on_main_path(tflite_bytes) == []
+    assert export.float_ops_on_main_path(tflite_bytes) == []
     # The file matches the tf_keras QAT model within int8 tolerance.
     print(f"int8 vs tf_keras QAT: {result.summary()}")
     assert result.relative_error < 0.1, result.summary()
     assert result.label_agreement >= 0.95
-    outputs = litert.run_tflite(tflite_bytes, test)["logits"]
+    outputs = export.run_tflite(tflite_bytes, test)["logits"]
     accuracy = float(np.mean(outputs.argmax(-1) == test_labels))
     assert accuracy >= 0.8
 
@@ -179,8 +227,8 @@ def test_qat_fit_int8_export_and_copy_back(tmp_path):
     assert agreement >= 0.95
     qt.copy_weights_back(qat, classifier)
     twin = qt.build_tf_keras_twin(classifier)
-    for name, variable in qt._twin_variables(twin).items():
-        trained = qt._twin_variables(qat)[name]
+    for name, variable in qt.twin_variables(twin).items():
+        trained = qt.twin_variables(qat)[name]
         np.testing.assert_array_equal(variable.numpy(), trained.numpy())
 
 

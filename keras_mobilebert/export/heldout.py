@@ -1,0 +1,131 @@
+"""Scoring an exported classifier file on held-out texts.
+
+The last step of the fine-tuning job and of the QAT recipe: write the file
+with `to_litert`, then run it and the Keras model on every held-out text
+and compare them (accuracy of each, label agreement, largest logit
+difference).
+"""
+
+import pathlib
+
+import numpy as np
+
+from keras_mobilebert.export.litert import to_litert
+from keras_mobilebert.export.samples import texts_to_inputs
+from keras_mobilebert.export.signatures import keras_outputs
+from keras_mobilebert.export.verification import run_tflite
+
+
+def tflite_accuracy(tflite_bytes, samples, labels, num_threads=1):
+    """Accuracy of a classifier `.tflite` on tokenized samples.
+
+    Args:
+        tflite_bytes: bytes of a classifier `.tflite` file.
+        samples: list of input dicts (see `texts_to_inputs`).
+        labels: int array of true labels.
+        num_threads: int.
+
+    Example:
+    ```python
+    tflite_accuracy(tflite_bytes, texts_to_inputs(clf, texts), labels)
+    ```
+    """
+    logits = run_tflite(tflite_bytes, samples, num_threads=num_threads)
+    predictions = logits["logits"].argmax(-1)
+    return float(np.mean(predictions == np.asarray(labels)))
+
+
+def export_and_verify(
+    classifier,
+    path,
+    quantization,
+    representative_texts,
+    test_texts,
+    test_labels,
+    sequence_length=None,
+    num_representative=200,
+    labels=None,
+    log=print,
+):
+    """Export a classifier, verify it, and measure it on held-out texts.
+
+    The last step of the fine-tuning job: write the `.tflite` file with
+    `to_litert` (verified against the Keras model on the first 64
+    `test_texts`; outside tolerance nothing is written), then run the file
+    and the Keras model on all held-out texts and compare them.
+
+    Args:
+        classifier: a `MobileBertClassifier` with a preprocessor.
+        path: output `.tflite` path.
+        quantization: string. One of `QUANTIZATIONS`.
+        representative_texts: list of strings (training texts) calibrating
+            int8 ranges.
+        test_texts: list of strings (held-out).
+        test_labels: int array-like.
+        sequence_length: int or None. None takes the preprocessor's.
+        num_representative: int. How many representative texts calibrate
+            int8.
+        labels: optional list of class names: packs TFLite metadata (see
+            `to_litert`).
+        log: callable taking one string.
+
+    Returns:
+        A dict: `path`, `quantization`, `size_bytes`, `attention_mask_mode`,
+        `max_abs_error` and `label_agreement` (the 64 verification
+        samples), `keras_accuracy` and `tflite_accuracy` (held-out),
+        `heldout_label_agreement` (share of held-out texts where the file
+        and the Keras model predict the same label),
+        `heldout_max_abs_error` (largest logit difference), `test_size`.
+
+    Example:
+    ```python
+    results = export_and_verify(
+        classifier, "model_int8.tflite", "int8", train_x, test_x, test_y
+    )
+    ```
+    """
+    result = to_litert(
+        classifier,
+        path,
+        quantization=quantization,
+        sequence_length=sequence_length,
+        representative_data=list(representative_texts),
+        sample_data=list(test_texts),
+        num_samples=64,
+        num_representative=num_representative,
+        labels=labels,
+        log=log,
+    )
+    length = result.input_shape[1]
+    samples = texts_to_inputs(classifier, list(test_texts), length)
+    truth = np.asarray(test_labels)
+    tflite_bytes = pathlib.Path(path).read_bytes()
+    file_logits = run_tflite(tflite_bytes, samples)["logits"]
+    keras_logits = keras_outputs(classifier, "classifier", samples)["logits"]
+    file_logits = file_logits.reshape(keras_logits.shape)
+    report = {
+        "path": str(result.path),
+        "quantization": quantization,
+        "size_bytes": result.size_bytes,
+        "attention_mask_mode": result.attention_mask_mode,
+        "max_abs_error": result.max_abs_error,
+        "label_agreement": result.label_agreement,
+        "keras_accuracy": float(np.mean(keras_logits.argmax(-1) == truth)),
+        "tflite_accuracy": float(np.mean(file_logits.argmax(-1) == truth)),
+        "heldout_label_agreement": float(
+            np.mean(file_logits.argmax(-1) == keras_logits.argmax(-1))
+        ),
+        "heldout_max_abs_error": float(
+            np.max(np.abs(file_logits - keras_logits))
+        ),
+        "test_size": len(truth),
+    }
+    log(
+        f"{quantization}: held-out accuracy Keras "
+        f"{report['keras_accuracy']:.4f}, LiteRT "
+        f"{report['tflite_accuracy']:.4f} on {len(truth)} texts; same "
+        f"label {report['heldout_label_agreement']:.4f}, max |logit "
+        f"diff| {report['heldout_max_abs_error']:.3g}; "
+        f"{result.size_bytes / 2**20:.2f} MiB"
+    )
+    return report

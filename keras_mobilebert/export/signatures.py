@@ -1,0 +1,188 @@
+"""The model side of an export: its kind, its signature, its outputs.
+
+A LiteRT file has one signature with int32 inputs named `ids`, `mask` and
+`segment_ids` (what the TFLite Task Library and MediaPipe look for), plus
+`mask_positions` for a masked LM; the Keras model takes `token_ids`,
+`padding_mask`, `segment_ids`. This module maps one onto the other and
+runs the model the way the file will be run.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+INPUT_NAMES = ("ids", "mask", "segment_ids")
+# Keras input name of each TFLite input name.
+KERAS_INPUTS = {
+    "ids": "token_ids",
+    "mask": "padding_mask",
+    "segment_ids": "segment_ids",
+}
+# The mask_positions width when the model's preprocessor does not say.
+DEFAULT_MASK_POSITIONS = 20
+
+
+def model_kind(model):
+    """`"classifier"`, `"masked_lm"` or `"backbone"`.
+
+    Args:
+        model: a KerasHub text classifier, masked LM or backbone.
+
+    Raises:
+        TypeError: any other model.
+
+    Example:
+    ```python
+    model_kind(classifier)  # "classifier"
+    ```
+    """
+    from keras_hub.models import Backbone
+    from keras_hub.models import MaskedLM
+    from keras_hub.models import TextClassifier
+
+    if isinstance(model, TextClassifier):
+        return "classifier"
+    if isinstance(model, MaskedLM):
+        return "masked_lm"
+    if isinstance(model, Backbone):
+        return "backbone"
+    raise TypeError(
+        "to_litert exports a KerasHub text classifier, masked LM or backbone "
+        "taking token_ids, segment_ids and padding_mask; received "
+        f"{type(model).__name__}."
+    )
+
+
+def backbone_of(model):
+    """A task's backbone, or the model itself.
+
+    Example:
+    ```python
+    backbone_of(classifier) is classifier.backbone  # True
+    ```
+    """
+    return getattr(model, "backbone", model)
+
+
+def default_sequence_length(model):
+    """The preprocessor's length, else 128 (or the backbone's maximum).
+
+    Example:
+    ```python
+    default_sequence_length(classifier)
+    ```
+    """
+    preprocessor = getattr(model, "preprocessor", None)
+    length = getattr(preprocessor, "sequence_length", None)
+    if length:
+        return int(length)
+    limit = getattr(backbone_of(model), "max_sequence_length", None)
+    return min(128, int(limit)) if limit else 128
+
+
+def mask_positions_length(model):
+    """The width of a masked LM's `mask_positions` input.
+
+    Example:
+    ```python
+    mask_positions_length(masked_lm)
+    ```
+    """
+    preprocessor = getattr(model, "preprocessor", None)
+    length = getattr(preprocessor, "mask_selection_length", None)
+    return int(length) if length else DEFAULT_MASK_POSITIONS
+
+
+def input_specs(model, kind, sequence_length, dynamic_shape):
+    """The `tf.TensorSpec`s of the file's signature, in order.
+
+    Args:
+        model: the model (a masked LM's sets the `mask_positions` width).
+        kind: string. See `model_kind`.
+        sequence_length: int. The fixed length.
+        dynamic_shape: bool. `[None, None]` instead of `[1, length]`.
+
+    Example:
+    ```python
+    input_specs(classifier, "classifier", 128, dynamic_shape=False)
+    ```
+    """
+    shape = [None, None] if dynamic_shape else [1, sequence_length]
+    specs = [tf.TensorSpec(shape, tf.int32, name=n) for n in INPUT_NAMES]
+    if kind == "masked_lm":
+        positions = [None, None]
+        if not dynamic_shape:
+            positions = [1, mask_positions_length(model)]
+        specs.append(tf.TensorSpec(positions, tf.int32, name="mask_positions"))
+    return specs
+
+
+def keras_inputs(arrays):
+    """TFLite-named arrays to the Keras model's input dict.
+
+    Example:
+    ```python
+    keras_inputs({"ids": ids, "mask": mask, "segment_ids": segments})
+    ```
+    """
+    return {KERAS_INPUTS.get(k, k): v for k, v in arrays.items()}
+
+
+def output_dict(kind, outputs):
+    """The model's outputs as the file's named outputs.
+
+    Example:
+    ```python
+    output_dict("classifier", logits)  # {"logits": logits}
+    ```
+    """
+    if kind in ("classifier", "masked_lm"):
+        return {"logits": outputs}
+    return {k: outputs[k] for k in ("sequence_output", "pooled_output")}
+
+
+def serving_fn(model, kind):
+    """The function the file computes: TFLite-named tensors to outputs.
+
+    Args:
+        model: a Keras 3 or tf_keras model taking the Keras inputs.
+        kind: string. See `model_kind`.
+
+    Example:
+    ```python
+    serve = tf.function(serving_fn(classifier, "classifier"))
+    ```
+    """
+
+    def serve(*tensors):
+        names = list(INPUT_NAMES)
+        if kind == "masked_lm":
+            names.append("mask_positions")
+        inputs = keras_inputs(dict(zip(names, tensors)))
+        return output_dict(kind, model(inputs, training=False))
+
+    return serve
+
+
+def keras_outputs(model, kind, samples):
+    """Run the Keras model on a list of TFLite-named input dicts.
+
+    Args:
+        model: the model.
+        kind: string. See `model_kind`.
+        samples: list of dicts of int32 arrays `(1, sequence)`.
+
+    Returns:
+        A dict of output name to NumPy arrays, the samples concatenated.
+
+    Example:
+    ```python
+    keras_outputs(classifier, "classifier", samples)["logits"]
+    ```
+    """
+    batch = {
+        k: np.concatenate([s[k] for s in samples], axis=0) for k in samples[0]
+    }
+    outputs = model(keras_inputs(batch), training=False)
+    outputs = output_dict(kind, outputs)
+    return {k: keras.ops.convert_to_numpy(v) for k, v in outputs.items()}
