@@ -267,7 +267,7 @@ def learning_rate_for(stage, kind, rate):
     """The learning rate (or schedule) of one stage."""
     import keras
 
-    from keras_mobilebert.distillation.distiller import WarmupLinearDecay
+    from keras_mobilebert.distillation.optimizers import WarmupLinearDecay
 
     if kind == "constant":
         return rate
