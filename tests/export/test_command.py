@@ -7,8 +7,8 @@ pytest.importorskip("ai_edge_litert")
 
 from keras_mobilebert import MobileBertBackbone  # noqa: E402
 from keras_mobilebert.export import benchmark  # noqa: E402
-from keras_mobilebert.export.command import register  # noqa: E402
 from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
+from keras_mobilebert_cli.export import register  # noqa: E402
 from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
