@@ -24,7 +24,8 @@ from keras_mobilebert_cli.preset_models import load_preset_model
 # Source formats (`auto` detects one); literals here, the parser must not
 # import TensorFlow.
 FORMATS = ("auto", "huggingface", "tf1")
-# The TF1 converter's `attention_mask_mode` values.
+# keras_mobilebert.layers.layer_math.MASK_MODES, GR's "fill" (the TF1
+# default) first.
 ATTENTION_MASK_MODES = ("fill", "additive")
 
 

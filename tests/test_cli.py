@@ -142,6 +142,7 @@ def test_parser_choices_equal_the_library_tables():
     from keras_mobilebert.export import QUANTIZATIONS
     from keras_mobilebert.export.benchmark import MODELS
     from keras_mobilebert.export.benchmark import run_benchmark
+    from keras_mobilebert.layers.layer_math import MASK_MODES
     from keras_mobilebert.utils.distribute import DISTRIBUTE_STRATEGIES
 
     assert distill_command.STRATEGIES == STRATEGIES
@@ -151,6 +152,7 @@ def test_parser_choices_equal_the_library_tables():
     assert distill_command.HEAD_MODES == HEAD_MODES
     assert distill_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
     assert export_command.QUANTIZATIONS == QUANTIZATIONS
+    assert sorted(convert_command.ATTENTION_MASK_MODES) == sorted(MASK_MODES)
     assert benchmark_command.MODELS == tuple(MODELS)
     modes = inspect.signature(run_benchmark).parameters["modes"].default
     assert benchmark_command.MODES == tuple(modes)

@@ -18,9 +18,6 @@ from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
 from keras_mobilebert.models.mobilebert import backbone_presets
 
-# Teachers known by name (the command line's --teacher also takes paths).
-NAMED_TEACHERS = ("minilm_l6", "ib_bert_en_uncased")
-
 
 def load_teacher(name, weights=None, overrides=None):
     """The teacher called `name`.
