@@ -20,7 +20,16 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
-    packages=find_packages(include=["keras_mobilebert", "keras_mobilebert.*"]),
+    # keras_mobilebert_cli: the console script's TensorFlow-free entry
+    # point (importing keras_mobilebert imports TensorFlow).
+    packages=find_packages(
+        include=[
+            "keras_mobilebert",
+            "keras_mobilebert.*",
+            "keras_mobilebert_cli",
+            "keras_mobilebert_cli.*",
+        ]
+    ),
     include_package_data=True,
     package_data={
         "keras_mobilebert": ["configs/*.json", "data/*.json"],
@@ -77,7 +86,7 @@ setup(
         ],
     },
     entry_points={
-        "console_scripts": ["keras-mobilebert=keras_mobilebert.cli:main"],
+        "console_scripts": ["keras-mobilebert=keras_mobilebert_cli.main:main"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -30,7 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if (ROOT / "keras_mobilebert").is_dir() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from keras_mobilebert.distillation.command import main  # noqa: E402
+from keras_mobilebert_cli.distill import main  # noqa: E402
 
 if __name__ == "__main__":
     main(sys.argv[1:])

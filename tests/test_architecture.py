@@ -12,6 +12,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = "keras_mobilebert"
+# The console script's TensorFlow-free package beside PACKAGE (importing
+# anything in PACKAGE imports TensorFlow): the `cli` layer.
+CLI_PACKAGE = "keras_mobilebert_cli"
 MAX_LINES = 600
 
 # Lowest first: a module may import its own layer and the ones before it.
@@ -37,8 +40,9 @@ def _module_name(path, root):
 
 
 def _modules(root=ROOT):
-    """{module name: path} of the package and of tools/."""
+    """{module name: path} of the packages and of tools/."""
     paths = sorted((root / PACKAGE).rglob("*.py"))
+    paths += sorted((root / CLI_PACKAGE).rglob("*.py"))
     paths += sorted((root / "tools").glob("*.py"))
     return {_module_name(p, root): p for p in paths}
 
@@ -134,6 +138,8 @@ def import_cycles(graph):
 def layer_rank(name):
     """Index in `LAYERS` of a package module; None for tools/ and the root."""
     parts = name.split(".")
+    if parts[0] == CLI_PACKAGE:
+        return next(i for i, layer in enumerate(LAYERS) if "cli" in layer)
     if parts[0] != PACKAGE or len(parts) < 2:
         return None
     for rank, layer in enumerate(LAYERS):
@@ -205,6 +211,7 @@ def test_imports_run_one_way():
 @pytest.mark.parametrize(
     "path",
     sorted((ROOT / PACKAGE).rglob("*.py"))
+    + sorted((ROOT / CLI_PACKAGE).rglob("*.py"))
     + sorted((ROOT / "tools").glob("*.py")),
     ids=lambda p: str(p.relative_to(ROOT)),
 )

@@ -1,11 +1,14 @@
 import json
 import sys
 
+import numpy as np
 import pytest
 
+from keras_mobilebert.finetune import JOBS
 from keras_mobilebert.finetune import export_classifier
 from keras_mobilebert.finetune import load_config
 from keras_mobilebert.finetune import run_finetune
+from keras_mobilebert.finetune.datasets import subsample
 
 # The main job's pipeline on a 2-layer, 16-wide model and 128 sentences.
 TINY_BACKBONE = {
@@ -32,6 +35,38 @@ def test_load_config_export_defaults_and_checks(tmp_path):
         load_config(export={"quantization": "int4"})
     with pytest.raises(ValueError, match="export fields"):
         load_config(export={"quantization": "int8", "threads": 2})
+
+
+def test_the_config_names_its_job(tmp_path):
+    assert load_config()["job"] == "classification"
+    # Configs written before jobs had names are classification configs.
+    old = load_config()
+    del old["job"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    assert load_config(path)["job"] == "classification"
+    other = dict(old, job="squad")
+    path.write_text(json.dumps(other))
+    with pytest.raises(ValueError, match=r"old.json: Unknown job 'squad'"):
+        load_config(path)
+    with pytest.raises(ValueError, match="Unknown job 'glue'"):
+        run_finetune(dict(old, job="glue"), tmp_path)
+    assert list(tmp_path.iterdir()) == [path]
+    # A job's fields are its default config's keys.
+    fields = json.loads(JOBS["classification"].default_config.read_text())
+    assert set(load_config()) == set(fields)
+    with pytest.raises(ValueError, match="Unknown config fields.*'steps'"):
+        load_config(steps=3)
+
+
+def test_subsample_keeps_every_class_in_order():
+    labels = np.array([0] * 50 + [1] * 50)  # sorted by label, as the data
+    texts = [f"t{i}" for i in range(100)]
+    got_texts, got_labels = subsample(texts, labels, 10, seed=0)
+    keep = np.sort(np.random.RandomState(0).permutation(100)[:10])
+    assert got_texts == [f"t{i}" for i in keep]
+    np.testing.assert_array_equal(got_labels, labels[keep])
+    assert set(got_labels) == {0, 1}
 
 
 def test_export_is_skipped_without_the_litert_interpreter(

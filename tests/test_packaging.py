@@ -14,6 +14,7 @@ RUNTIME_FILES = [
     "keras_mobilebert/data/sources.json",
     "keras_mobilebert/models/mobilebert/mobilebert_presets.py",
     "keras_mobilebert/cli.py",
+    "keras_mobilebert_cli/main.py",
 ]
 
 
@@ -61,4 +62,4 @@ def test_sdist_and_wheel_contain_the_runtime_files(tmp_path):
         assert name in sdist_names, f"{name} missing from the sdist"
     entry_points = [n for n in wheel_names if n.endswith("entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points[0]).decode()
-    assert "keras-mobilebert = keras_mobilebert.cli:main" in text
+    assert "keras-mobilebert = keras_mobilebert_cli.main:main" in text

@@ -13,7 +13,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_mobilebert.export.benchmark import main  # noqa: E402
+from keras_mobilebert_cli.benchmark import main  # noqa: E402
 
 if __name__ == "__main__":
     main()

@@ -18,10 +18,11 @@ stage here is plain MLM + NSP on true labels (alpha = 1); for joint and
 progressive the student kept before that stage is evaluated too
 (`<strategy>_layerwise`).
 
-Every starting point is scored three ways: a linear probe of its frozen
-mean-pooled features (`tools/distillation_probe.py`), plain fine-tuning,
-and LP-FT (`--head-steps` head-only steps on the frozen backbone first,
-then the same fine-tuning), with the training accuracy beside each.
+Every starting point is scored three ways
+(`keras_mobilebert.distillation.evaluation`): a linear probe of its frozen
+mean-pooled features, plain fine-tuning, and LP-FT (`--head-steps`
+head-only steps on the frozen backbone first, then the same fine-tuning),
+with the training accuracy beside each.
 
 The student's word table (64 wide) cannot be copied from MiniLM's (384
 wide); by default (`--init-embeddings auto`) it starts from the first 64
@@ -57,25 +58,30 @@ import sys
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import keras_hub  # noqa: E402
-
 import keras_mobilebert  # noqa: E402
-from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot  # noqa: E402
+from keras_mobilebert.distillation.checkpoints import load_student_checkpoint  # noqa: E402
+from keras_mobilebert.distillation.checkpoints import stage_checkpoints  # noqa: E402
 from keras_mobilebert.distillation.data import pretraining_dataset  # noqa: E402
+from keras_mobilebert.distillation.data import pretraining_dataset_factory  # noqa: E402
+from keras_mobilebert.distillation.data import rotten_tomatoes_documents  # noqa: E402
+from keras_mobilebert.distillation.embedding_init import INIT_EMBEDDINGS_CHOICES  # noqa: E402
 from keras_mobilebert.distillation.embedding_init import (  # noqa: E402
     init_student_embeddings_from_teacher,
 )
-from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES  # noqa: E402
+from keras_mobilebert.distillation.evaluation import encode_texts  # noqa: E402
+from keras_mobilebert.distillation.evaluation import fine_tune_classifier  # noqa: E402
+from keras_mobilebert.distillation.evaluation import linear_probe_accuracy  # noqa: E402
+from keras_mobilebert.distillation.evaluation import mean_pooled_features  # noqa: E402
+from keras_mobilebert.distillation.loss_log import POSITION_COLUMNS  # noqa: E402
 from keras_mobilebert.distillation.runner import DistillationRun  # noqa: E402
-from keras_mobilebert.distillation.runner import load_student_checkpoint  # noqa: E402
-from keras_mobilebert.distillation.runner import stage_checkpoints  # noqa: E402
+from keras_mobilebert.distillation.teacher_student import build_student  # noqa: E402
+from keras_mobilebert.distillation.teacher_student import load_teacher  # noqa: E402
 from keras_mobilebert.distillation.teachers import ib_bert_teacher  # noqa: E402
 
 STUDENT = dict(
@@ -113,97 +119,9 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def build_student(seed):
+def seeded_student(seed):
     keras.utils.set_random_seed(seed)
-    backbone = keras_mobilebert.MobileBertBackbone(**STUDENT)
-    return keras_mobilebert.MobileBertPreTrainingModel(backbone)
-
-
-def encode(tokenizer, texts, sequence_length):
-    packer = keras_hub.layers.MultiSegmentPacker(
-        sequence_length=sequence_length,
-        start_value=tokenizer.cls_token_id,
-        end_value=tokenizer.sep_token_id,
-        pad_value=tokenizer.pad_token_id,
-    )
-    token_ids, segment_ids = packer((tokenizer(tf.constant(texts)),))
-    token_ids = np.asarray(token_ids, "int32")
-    return {
-        "token_ids": token_ids,
-        "segment_ids": np.asarray(segment_ids, "int32"),
-        "padding_mask": (token_ids != tokenizer.pad_token_id).astype("int32"),
-    }
-
-
-def classifier(backbone):
-    """Mean-pooled sequence output -> LayerNorm -> Dense(2)."""
-    inputs = backbone.input
-    sequence = backbone(inputs)["sequence_output"]
-    mask = keras.ops.cast(inputs["padding_mask"], sequence.dtype)[..., None]
-    pooled = keras.ops.sum(sequence * mask, 1) / keras.ops.maximum(
-        keras.ops.sum(mask, 1), 1.0
-    )
-    pooled = keras.layers.LayerNormalization(name="pool_norm")(pooled)
-    pooled = keras.layers.Dropout(0.1)(pooled)
-    logits = keras.layers.Dense(2, name="logits")(pooled)
-    return keras.Model(inputs, logits)
-
-
-def fine_tune(
-    backbone,
-    train,
-    test,
-    steps,
-    batch_size,
-    learning_rate,
-    seed,
-    head_steps=0,
-    head_learning_rate=1e-2,
-):
-    """Fine-tune a classifier on `backbone`; return train and test accuracy.
-
-    With `head_steps`, the head is first trained alone on the frozen
-    backbone (AdamW at `head_learning_rate`, warm-up and cosine), then
-    everything for `steps` ("LP-FT", Kumar et al. 2022): the full
-    fine-tuning then starts from a head that reads the backbone's
-    features instead of a random one, which must otherwise be matched by
-    bending those features.
-    """
-    keras.utils.set_random_seed(seed)
-    model = classifier(backbone)
-    x, y = train
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-        .repeat()
-        .batch(batch_size, drop_remainder=True)
-    )
-
-    def phase(phase_steps, rate, train_backbone):
-        backbone.trainable = train_backbone
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0,
-            phase_steps,
-            alpha=0.0,
-            warmup_target=rate,
-            warmup_steps=max(1, phase_steps // 10),
-        )
-        model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        model.fit(dataset, steps_per_epoch=phase_steps, epochs=1, verbose=0)
-
-    if head_steps:
-        phase(head_steps, head_learning_rate, False)
-    phase(steps, learning_rate, True)
-    _, train_accuracy = model.evaluate(x, y, batch_size=100, verbose=0)
-    _, accuracy = model.evaluate(test[0], test[1], batch_size=100, verbose=0)
-    return {
-        "accuracy": float(accuracy),
-        "train_accuracy": float(train_accuracy),
-    }
+    return build_student(STUDENT)
 
 
 def evaluate_student(backbone_factory, train, test, args, steps):
@@ -212,15 +130,12 @@ def evaluate_student(backbone_factory, train, test, args, steps):
     `backbone_factory()` returns a new backbone in the starting state each
     call, so every recipe starts from the same weights.
     """
-    from tools.distillation_probe import features
-    from tools.distillation_probe import probe
-
     backbone = backbone_factory()
     result = {
-        "probe": probe(
-            features(backbone, train[0]),
+        "probe": linear_probe_accuracy(
+            mean_pooled_features(backbone, train[0]),
             train[1],
-            features(backbone, test[0]),
+            mean_pooled_features(backbone, test[0]),
             test[1],
         )
     }
@@ -228,7 +143,7 @@ def evaluate_student(backbone_factory, train, test, args, steps):
     if args.head_steps:
         recipes["lpft"] = args.head_steps
     for name, head_steps in recipes.items():
-        scores = fine_tune(
+        scores = fine_tune_classifier(
             backbone_factory(),
             train,
             test,
@@ -251,8 +166,7 @@ def summarize_losses(summary):
         values = {
             k: float(v)
             for k, v in row.items()
-            if v not in ("", None)
-            and k not in ("global_step", "stage", "stage_name", "stage_step")
+            if v not in ("", None) and k not in POSITION_COLUMNS
         }
         result[stage] = values
     return result
@@ -272,23 +186,19 @@ def distill(
     learning_rate,
     init_embeddings="auto",
 ):
-    def make_dataset(start_step):
-        return pretraining_dataset(
+    run = DistillationRun(
+        teacher=teacher,
+        student=student,
+        strategy=strategy,
+        output_dir=out,
+        make_dataset=pretraining_dataset_factory(
             documents,
             tokenizer,
             args.batch_size,
             sequence_length=args.sequence_length,
             max_predictions=8,
             seed=seed,
-            start_step=start_step,
-        )
-
-    run = DistillationRun(
-        teacher=teacher,
-        student=student,
-        strategy=strategy,
-        output_dir=out,
-        make_dataset=make_dataset,
+        ),
         layer_steps=layer_steps,
         pretraining_steps=pretraining_steps,
         learning_rate=learning_rate,
@@ -438,9 +348,15 @@ def main(argv=None):
     test_texts, test_labels = keras_mobilebert.data.load_rotten_tomatoes("test")
     # Distillation text: the training sentences only (never the test ones),
     # each its own document.
-    documents = [[t] for t in train_texts]
-    train = (encode(tokenizer, train_texts, args.sequence_length), train_labels)
-    test = (encode(tokenizer, test_texts, args.sequence_length), test_labels)
+    documents = rotten_tomatoes_documents()
+    train = (
+        encode_texts(tokenizer, train_texts, args.sequence_length),
+        train_labels,
+    )
+    test = (
+        encode_texts(tokenizer, test_texts, args.sequence_length),
+        test_labels,
+    )
 
     results = {"config": vars(args), "part_a": {}, "part_b": {}}
     if not args.skip_part_a:
@@ -455,7 +371,7 @@ def main(argv=None):
 
 def checkpoint_factory(path, seed):
     def make():
-        student = build_student(seed)
+        student = seeded_student(seed)
         load_student_checkpoint(path, student)
         return student.backbone
 
@@ -466,7 +382,7 @@ def part_a(args, out, results, documents, tokenizer, train, test):
     """MiniLM-L6 teacher: each strategy, fine-tuned, against the baselines."""
     total_distill = {}
     log("Loading the MiniLM-L6 teacher")
-    teacher = keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
+    teacher = load_teacher("minilm_l6")
 
     def save():
         (out / "results.json").write_text(json.dumps(results, indent=1))
@@ -476,7 +392,7 @@ def part_a(args, out, results, documents, tokenizer, train, test):
         tic = time.time()
         summary = distill(
             teacher,
-            build_student(args.seed),
+            seeded_student(args.seed),
             strategy,
             out / f"a_{strategy}",
             documents,
@@ -543,7 +459,7 @@ def part_a(args, out, results, documents, tokenizer, train, test):
         tic = time.time()
 
         def make(pca=pca):
-            student = build_student(args.seed)
+            student = seeded_student(args.seed)
             if pca:
                 init_student_embeddings_from_teacher(
                     student, teacher, method=method
@@ -580,7 +496,7 @@ def part_b(args, out, results, documents, tokenizer, train, test):
     )
     results["part_b"]["teacher_training_losses"] = teacher_losses
     log(f"  teacher losses {teacher_losses}")
-    student = build_student(args.seed)
+    student = seeded_student(args.seed)
     summary = distill(
         ib_teacher,
         student,
@@ -599,7 +515,7 @@ def part_b(args, out, results, documents, tokenizer, train, test):
         "final_losses": summarize_losses(summary),
     }
     results["part_b"]["progressive"].update(
-        fine_tune(
+        fine_tune_classifier(
             student.backbone,
             train,
             test,

@@ -23,6 +23,8 @@ import numpy as np
 import tensorflow as tf
 from keras_hub.layers import MultiSegmentPacker
 
+from keras_mobilebert.data.rotten_tomatoes import load_rotten_tomatoes
+
 
 def read_documents(paths):
     """Read documents (lists of lines) from text files.
@@ -58,6 +60,21 @@ def read_documents(paths):
     if not documents:
         raise ValueError(f"No text in {paths}.")
     return documents
+
+
+def rotten_tomatoes_documents():
+    """The Rotten Tomatoes training sentences, one document each.
+
+    The default distillation text: only the training split, so the
+    held-out sentences a student is scored on stay unseen.
+
+    Example:
+    ```python
+    documents = rotten_tomatoes_documents()  # 3200 one-line documents
+    ```
+    """
+    texts, _ = load_rotten_tomatoes("train")
+    return [[text] for text in texts]
 
 
 def sentence_pair_table(documents):
@@ -320,3 +337,33 @@ def pretraining_dataset(
 
     dataset = tf.data.Dataset.range(int(start_step), 2**62)
     return dataset.map(make_batch).prefetch(2)
+
+
+def pretraining_dataset_factory(documents, tokenizer, batch_size, **kwargs):
+    """`(start_step) -> dataset`: the stream a `DistillationRun` resumes.
+
+    `DistillationRun` asks for the batches from a global step onwards at
+    every chunk and after a restart; this binds everything else.
+
+    Args:
+        documents: list of lists of strings, or text file paths.
+        tokenizer: a `keras_mobilebert.MobileBertTokenizer`.
+        batch_size: int. Global batch size.
+        **kwargs: more `pretraining_dataset` arguments (`sequence_length`,
+            `max_predictions`, `seed`, ...), not `start_step`.
+
+    Example:
+    ```python
+    make_dataset = pretraining_dataset_factory(
+        documents, tokenizer, 32, sequence_length=64, seed=0
+    )
+    first_batches = make_dataset(0)
+    ```
+    """
+
+    def make_dataset(start_step):
+        return pretraining_dataset(
+            documents, tokenizer, batch_size, start_step=start_step, **kwargs
+        )
+
+    return make_dataset

@@ -4,102 +4,11 @@ import keras
 import tensorflow as tf
 
 from keras_mobilebert.distillation import losses as L
+from keras_mobilebert.distillation.optimizers import scaled_optimizer
 from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 
 MODEL_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-
-
-class LearningRateScale(keras.optimizers.schedules.LearningRateSchedule):
-    """A learning rate (constant or schedule) times a constant factor.
-
-    Args:
-        learning_rate: float or `LearningRateSchedule`.
-        factor: float.
-
-    Example:
-    ```python
-    lower = LearningRateScale(keras.optimizers.schedules.CosineDecay(
-        1e-3, 1000), 0.1)
-    ```
-    """
-
-    def __init__(self, learning_rate, factor):
-        self.learning_rate = learning_rate
-        self.factor = factor
-
-    def __call__(self, step):
-        rate = self.learning_rate
-        if callable(rate):
-            rate = rate(step)
-        return rate * self.factor
-
-    def get_config(self):
-        rate = self.learning_rate
-        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
-            rate = keras.saving.serialize_keras_object(rate)
-        return {"learning_rate": rate, "factor": self.factor}
-
-    @classmethod
-    def from_config(cls, config):
-        rate = config["learning_rate"]
-        if isinstance(rate, dict):
-            rate = keras.saving.deserialize_keras_object(rate)
-        return cls(rate, config["factor"])
-
-
-class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `rate` over `warmup` steps, then linear decay to 0.
-
-    Args:
-        rate: float. Peak learning rate.
-        warmup: int. Warm-up steps.
-        total: int. Step at which the rate reaches 0.
-
-    Example:
-    ```python
-    schedule = WarmupLinearDecay(1e-4, warmup=100, total=1000)
-    ```
-    """
-
-    def __init__(self, rate, warmup, total):
-        self.rate = rate
-        self.warmup = warmup
-        self.total = total
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        up = step / max(1, self.warmup)
-        down = (self.total - step) / max(1, self.total - self.warmup)
-        return self.rate * keras.ops.maximum(keras.ops.minimum(up, down), 0.0)
-
-    def get_config(self):
-        return {"rate": self.rate, "warmup": self.warmup, "total": self.total}
-
-
-def scaled_optimizer(optimizer, factor, name=None):
-    """A fresh copy of `optimizer` whose learning rate is `factor` times.
-
-    Args:
-        optimizer: a `keras.optimizers.Optimizer` (not yet built or built;
-            only its config is used).
-        factor: float.
-        name: string or None.
-
-    Example:
-    ```python
-    lower = scaled_optimizer(keras.optimizers.Lamb(1.5e-3), 0.1)
-    ```
-    """
-    config = optimizer.get_config()
-    rate = optimizer._learning_rate
-    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
-        config["learning_rate"] = LearningRateScale(rate, factor)
-    else:
-        config["learning_rate"] = float(config["learning_rate"]) * factor
-    if name:
-        config["name"] = name
-    return optimizer.__class__.from_config(config)
 
 
 class Distiller(keras.Model):

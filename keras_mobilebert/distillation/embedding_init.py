@@ -24,6 +24,9 @@ from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 
 METHODS = ("pca", "svd")
+# What a run's `init_embeddings` accepts (None means "none"); the command
+# line spells these out.
+INIT_EMBEDDINGS_CHOICES = ("auto",) + METHODS + ("none",)
 
 
 def principal_components(table, num_components, center=True):
@@ -167,3 +170,52 @@ def init_student_embeddings_from_teacher(
         "scale": factor,
         "shape": [rows, width],
     }
+
+
+def init_uncopied_word_table(student, teacher, method="auto", copied=()):
+    """Start the student's word table from the teacher's, unless copied.
+
+    The `init_embeddings` step of a run: a table the run copied from the
+    teacher (in `copied`) is kept; `"auto"` means `"pca"` when the teacher
+    has a word table of the same vocabulary at least as wide, else
+    nothing; `"none"` keeps the random initialization.
+
+    Args:
+        student: a `MobileBertPreTrainingModel` or `MobileBertBackbone`.
+        teacher: a teacher model or `teachers.as_teacher` wrapper.
+        method: string. One of `INIT_EMBEDDINGS_CHOICES`.
+        copied: the student variables copied from the teacher.
+
+    Returns:
+        The `init_student_embeddings_from_teacher` info dict, or None when
+        the table was left alone.
+
+    Example:
+    ```python
+    info = init_uncopied_word_table(student, teacher, "auto")
+    ```
+    """
+    if method not in INIT_EMBEDDINGS_CHOICES:
+        raise ValueError(
+            f"init_embeddings must be one of {INIT_EMBEDDINGS_CHOICES}; "
+            f"got {method!r}."
+        )
+    if method == "none":
+        return None
+    table = MobileBertTaps(student).backbone.token_embedding.embeddings
+    if any(v is table for v in copied):
+        return None
+    teacher_table = getattr(
+        getattr(as_teacher(teacher).backbone, "token_embedding", None),
+        "embeddings",
+        None,
+    )
+    if method == "auto":
+        fits = teacher_table is not None and (
+            teacher_table.shape[0] == table.shape[0]
+            and teacher_table.shape[1] >= table.shape[1]
+        )
+        if not fits:
+            return None
+        method = "pca"
+    return init_student_embeddings_from_teacher(student, teacher, method)

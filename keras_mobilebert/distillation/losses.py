@@ -33,6 +33,8 @@ TEMPERATURE = 1.0
 LAYER_NORM_EPSILON = 1e-12
 # What a padded key's logit is set to before the softmax; e^-1e9 is 0.
 _MASKED_LOGIT = -1e9
+# `attention_transfer_loss(head_mode=...)` (and `--attention-heads`).
+HEAD_MODES = ("auto", "match", "average")
 
 
 def _replica_sum(x):
@@ -227,7 +229,7 @@ def attention_transfer_loss(
     student_heads = student_scores.shape[1]
     if head_mode == "auto":
         head_mode = "match" if teacher_heads == student_heads else "average"
-    if head_mode not in ("match", "average"):
+    if head_mode not in HEAD_MODES:
         raise ValueError(
             f"head_mode must be 'auto', 'match' or 'average'; received "
             f"{head_mode!r}."

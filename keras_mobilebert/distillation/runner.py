@@ -20,164 +20,44 @@ with the same weights as an uninterrupted one (on CPU, bit for bit; see
 
 The output directory ends up with `student/` (a KerasHub preset of the
 student backbone), `student_pretraining.weights.h5`, `losses.csv`,
-`losses.png` and `run.json`.
+`losses.png` and `run.json`. This module is the stage loop; the files it
+writes have their own modules: `checkpoints` (the `.npz` format),
+`loss_log` (`losses.csv`) and `plotting` (`losses.png`).
 """
 
-import csv
-import io
 import json
-import os
 import pathlib
 import shutil
-import signal
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from keras_mobilebert.distillation.checkpoints import CHECKPOINTS
+from keras_mobilebert.distillation.checkpoints import PROGRESS
+from keras_mobilebert.distillation.checkpoints import assign_all
+from keras_mobilebert.distillation.checkpoints import collect
+from keras_mobilebert.distillation.checkpoints import load_npz
+from keras_mobilebert.distillation.checkpoints import save_npz
+from keras_mobilebert.distillation.checkpoints import stage_checkpoint_name
 from keras_mobilebert.distillation.distiller import Distiller
+from keras_mobilebert.distillation.embedding_init import INIT_EMBEDDINGS_CHOICES
 from keras_mobilebert.distillation.embedding_init import METHODS
 from keras_mobilebert.distillation.embedding_init import (
-    init_student_embeddings_from_teacher,
+    init_uncopied_word_table,
 )
+from keras_mobilebert.distillation.fault_injection import kill_callback
+from keras_mobilebert.distillation.loss_log import loss_columns
+from keras_mobilebert.distillation.loss_log import read_loss_rows
+from keras_mobilebert.distillation.loss_log import write_loss_rows
+from keras_mobilebert.distillation.optimizers import optimizer_factory
+from keras_mobilebert.distillation.plotting import plot_losses
 from keras_mobilebert.distillation.strategies import build_stages
 from keras_mobilebert.distillation.strategies import copy_from_teacher
 from keras_mobilebert.distillation.strategies import rate_groups
 from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
+from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.files import atomic_path
-
-# `init_embeddings` values: the command-line choices and what the run accepts
-# (None means "none").
-INIT_EMBEDDINGS_CHOICES = ("auto",) + METHODS + ("none",)
-
-# Test hook: kill the process with SIGKILL right after this global step.
-KILL_ENV = "KERAS_MOBILEBERT_DISTILL_KILL_AFTER_STEP"
-PROGRESS = "progress.npz"
-CHECKPOINTS = "checkpoints"
-
-
-def stage_checkpoint_name(index, stage_name):
-    """File name of the student kept after stage `index` (0-based)."""
-    return f"stage_{index:02d}_{stage_name}.npz"
-
-
-def stage_checkpoints(output_dir):
-    """The per-stage students a run kept, as `{stage name: path}` in order.
-
-    Args:
-        output_dir: path. The run's `output_dir`.
-
-    Example:
-    ```python
-    stages = stage_checkpoints("runs/joint")
-    list(stages)  # ['joint_layerwise', 'pretraining_distillation']
-    ```
-    """
-    found = []
-    for path in (pathlib.Path(output_dir) / CHECKPOINTS).glob("stage_*.npz"):
-        index, name = path.stem[len("stage_") :].split("_", 1)
-        found.append((int(index), name, path))
-    return {name: path for _, name, path in sorted(found)}
-
-
-def save_npz(path, arrays, meta):
-    """Write `arrays` and a JSON `meta` dict to `path` atomically."""
-    payload = dict(arrays)
-    payload["__meta__"] = np.array(json.dumps(meta))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **payload)
-
-
-def load_npz(path):
-    """Read what `save_npz` wrote (no pickle)."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if k != "__meta__"}
-        meta = json.loads(str(data["__meta__"]))
-    return arrays, meta
-
-
-def _assign_all(prefix, variables, arrays):
-    for i, variable in enumerate(variables):
-        key = f"{prefix}/{i:05d}"
-        if key not in arrays:
-            raise ValueError(f"Checkpoint lacks {key} ({variable.path}).")
-        value = arrays[key]
-        if tuple(value.shape) != tuple(variable.shape):
-            raise ValueError(
-                f"Checkpoint {key} has shape {value.shape}, variable "
-                f"{variable.path} has {tuple(variable.shape)}."
-            )
-        variable.assign(value)
-
-
-def load_student_checkpoint(path, student):
-    """Load the student weights of a run's checkpoint into `student`.
-
-    A run keeps the student after every stage as
-    `checkpoints/stage_XX_<name>.npz` (and its latest state as
-    `checkpoints/progress.npz`); this restores one of them, e.g. to
-    fine-tune the student as it was before the pre-training distillation
-    stage. Projections and optimizer state in the file are ignored.
-
-    Args:
-        path: path of the `.npz` checkpoint.
-        student: a `keras_mobilebert.MobileBertPreTrainingModel` of the
-            configuration the run distilled.
-
-    Returns:
-        The checkpoint's metadata dict (`stage`, `stage_step`,
-        `global_step`, ...).
-
-    Example:
-    ```python
-    student = keras_mobilebert.MobileBertPreTrainingModel(backbone)
-    load_student_checkpoint(
-        "runs/joint/checkpoints/stage_00_joint_layerwise.npz", student
-    )
-    ```
-    """
-    arrays, meta = load_npz(path)
-    _assign_all("student", MobileBertTaps(student).root.variables, arrays)
-    return meta
-
-
-def _collect(prefix, variables):
-    return {
-        f"{prefix}/{i:05d}": keras.ops.convert_to_numpy(v.value)
-        for i, v in enumerate(variables)
-    }
-
-
-def _worker_id(strategy):
-    """None for the chief (or a single process), else `"<type>_<id>"`."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return None
-    if isinstance(strategy, tf.distribute.TPUStrategy):
-        return None
-    task_type, task_id = resolver.task_type, resolver.task_id or 0
-    if task_type == "chief" or (
-        task_type == "worker"
-        and task_id == 0
-        and "chief" not in resolver.cluster_spec().jobs
-    ):
-        return None
-    return f"{task_type}_{task_id}"
-
-
-class _KillAfterStep(keras.callbacks.Callback):
-    """Fault injection for the resume test: SIGKILL after a global step."""
-
-    def __init__(self, first_step, kill_step):
-        super().__init__()
-        self.first_step = first_step
-        self.kill_step = kill_step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.first_step + batch + 1 >= self.kill_step:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class DistillationRun:
@@ -262,8 +142,8 @@ class DistillationRun:
             strategy, self.student.num_layers, layer_steps, pretraining_steps
         )
         self.learning_rate = learning_rate
-        self.make_optimizer = make_optimizer or (
-            lambda stage: keras.optimizers.Lamb(self.learning_rate)
+        self.make_optimizer = make_optimizer or optimizer_factory(
+            "lamb", learning_rate
         )
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1.")
@@ -284,7 +164,7 @@ class DistillationRun:
         self.callbacks = list(callbacks or [])
         self.verbose = verbose
         self.config = dict(config or {})
-        worker = _worker_id(self.distribute_strategy)
+        worker = worker_id(self.distribute_strategy)
         if worker is not None:
             # Multi-worker: every worker holds the same state; the chief
             # writes the output directory, the others a private copy of it,
@@ -292,7 +172,7 @@ class DistillationRun:
             self.output_dir = self.output_dir / "workers" / worker
         self.checkpoint_dir = self.output_dir / CHECKPOINTS
         self.csv_path = self.output_dir / "losses.csv"
-        self.columns = self._csv_columns()
+        self.columns = loss_columns(self.stages)
         self.projections = self._make_projections()
         self.copied = []
         self.skipped = []
@@ -323,17 +203,6 @@ class DistillationRun:
 
     def _student_variables(self):
         return list(self.student.root.variables)
-
-    def _csv_columns(self):
-        names = ["loss"]
-        layers = sorted({k for s in self.stages for k in s.transfer_layers})
-        if layers:
-            names.append("layerwise_loss")
-        for k in layers:
-            names += [f"fm_l{k}", f"mean_l{k}", f"var_l{k}", f"att_l{k}"]
-        if any(s.pretraining for s in self.stages):
-            names += ["mlm_loss", "nsp_loss"]
-        return ["global_step", "stage", "stage_name", "stage_step"] + names
 
     def build_distiller(self, stage):
         """The `Distiller` of `stage`, with its rate groups, not compiled."""
@@ -383,29 +252,11 @@ class DistillationRun:
             with atomic_path(path) as tmp:
                 tmp.write_text(json.dumps(record, indent=2))
 
-    def _read_csv(self, up_to_step):
-        if not self.csv_path.exists():
-            return []
-        with open(self.csv_path, newline="") as f:
-            rows = list(csv.DictReader(f))
-        return [r for r in rows if int(r["global_step"]) <= up_to_step]
-
-    def _write_csv(self, rows):
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=self.columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c, "") for c in self.columns})
-        with atomic_path(self.csv_path) as tmp:
-            tmp.write_text(buffer.getvalue())
-
     def _save(self, path, stage_index, stage_step, global_step, distiller):
-        arrays = _collect("student", self._student_variables())
-        arrays.update(_collect("projection", self._projection_variables()))
+        arrays = collect("student", self._student_variables())
+        arrays.update(collect("projection", self._projection_variables()))
         if distiller is not None:
-            arrays.update(
-                _collect("optimizer", distiller.optimizer_variables())
-            )
+            arrays.update(collect("optimizer", distiller.optimizer_variables()))
         meta = {
             "stage": stage_index,
             "stage_step": stage_step,
@@ -423,32 +274,15 @@ class DistillationRun:
         not the teacher's own weights, so it trains in every stage (the
         same rate groups as a randomly initialized table).
         """
-        method = self.init_embeddings
-        if method == "none" or "embeddings" not in self.copy_parts:
+        if "embeddings" not in self.copy_parts:
             return None
-        table = self.student.backbone.token_embedding.embeddings
-        if any(v is table for v in self.copied):
-            return None
-        teacher_table = getattr(
-            getattr(self.teacher.backbone, "token_embedding", None),
-            "embeddings",
-            None,
-        )
-        if method == "auto":
-            fits = teacher_table is not None and (
-                teacher_table.shape[0] == table.shape[0]
-                and teacher_table.shape[1] >= table.shape[1]
-            )
-            if not fits:
-                return None
-            method = "pca"
-        return init_student_embeddings_from_teacher(
-            self.student.root, self.teacher, method=method
+        return init_uncopied_word_table(
+            self.student.root, self.teacher, self.init_embeddings, self.copied
         )
 
     def _restore_weights(self, arrays):
-        _assign_all("student", self._student_variables(), arrays)
-        _assign_all("projection", self._projection_variables(), arrays)
+        assign_all("student", self._student_variables(), arrays)
+        assign_all("projection", self._projection_variables(), arrays)
 
     # --- run ---------------------------------------------------------------
 
@@ -488,8 +322,7 @@ class DistillationRun:
                 self.teacher, self.student, self.copy_parts
             )
             self.embedding_init = self._init_word_table()
-        rows = self._read_csv(resumed_from or 0)
-        kill_step = int(os.environ.get(KILL_ENV, "0") or 0)
+        rows = read_loss_rows(self.csv_path, resumed_from or 0)
         for index, stage in enumerate(self.stages):
             if index < start_stage:
                 continue
@@ -498,16 +331,15 @@ class DistillationRun:
                 distiller.compile(optimizer=self.make_optimizer(stage))
             done = start_step if index == start_stage else 0
             if done > 0:
-                _assign_all(
-                    "optimizer", distiller.optimizer_variables(), arrays
-                )
+                assign_all("optimizer", distiller.optimizer_variables(), arrays)
             while done < stage.steps:
                 chunk = min(self.checkpoint_every, stage.steps - done)
                 first = offsets[index] + done
                 dataset = self.make_dataset(first).take(chunk)
                 callbacks = list(self.callbacks)
-                if kill_step:
-                    callbacks.append(_KillAfterStep(first, kill_step))
+                kill = kill_callback(first)
+                if kill is not None:
+                    callbacks.append(kill)
                 epoch = done // self.checkpoint_every
                 history = distiller.fit(
                     dataset,
@@ -527,7 +359,7 @@ class DistillationRun:
                     {k: float(v[-1]) for k, v in history.history.items()}
                 )
                 rows.append(row)
-                self._write_csv(rows)
+                write_loss_rows(self.csv_path, self.columns, rows)
                 if done < stage.steps:
                     self._save(progress, index, done, first + chunk, distiller)
             # Stage boundary: keep this stage's student, then move on.
@@ -558,71 +390,3 @@ class DistillationRun:
         ) as tmp:
             self.student.root.save_weights(str(tmp))
         plot_losses(rows, self.output_dir / "losses.png", self.stages)
-
-
-def plot_losses(rows, path, stages=None):
-    """Plot per-layer losses over the global step to a PNG (atomically).
-
-    Four panels (feature map, mean, variance, attention), one line per
-    layer, plus the pre-training losses, with stage boundaries marked.
-
-    Args:
-        rows: CSV rows (dicts) as written by `DistillationRun`.
-        path: output PNG path.
-        stages: list of `Stage` or None.
-
-    Example:
-    ```python
-    rows = list(csv.DictReader(open("runs/pkt/losses.csv")))
-    plot_losses(rows, "losses.png")
-    ```
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    panels = [
-        ("fm_l", "feature map"),
-        ("mean_l", "mean"),
-        ("var_l", "variance"),
-        ("att_l", "attention KL"),
-        ("", "pre-training (MLM, NSP)"),
-    ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
-    for ax, (prefix, title) in zip(axes, panels):
-        if prefix:
-            keys = sorted(
-                {k for r in rows for k in r if k.startswith(prefix) and r[k]},
-                key=lambda k: int(k[len(prefix) :]),
-            )
-        else:
-            keys = [
-                k
-                for k in ("mlm_loss", "nsp_loss")
-                if any(r.get(k) for r in rows)
-            ]
-        for key in keys:
-            points = [
-                (int(r["global_step"]), float(r[key]))
-                for r in rows
-                if r.get(key) not in (None, "")
-            ]
-            if points:
-                xs, ys = zip(*points)
-                label = f"layer {key[len(prefix) :]}" if prefix else key
-                ax.plot(xs, ys, marker=".", label=label)
-        if stages:
-            boundary = 0
-            for stage in stages[:-1]:
-                boundary += stage.steps
-                ax.axvline(boundary, color="grey", linewidth=0.5)
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        if keys:
-            ax.set_yscale("log")
-            ax.legend(fontsize=6)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)

@@ -10,7 +10,6 @@ resident memory.
 """
 
 import csv
-import gc
 import json
 import pathlib
 import statistics
@@ -366,71 +365,3 @@ def run_benchmark(
         tmp.write_text(table + "\n")
     _plot(rows, output_dir / "benchmark.png")
     return rows
-
-
-def add_benchmark_arguments(parser):
-    """Add the benchmark's options to an argparse parser.
-
-    Shared by `tools/benchmark_litert.py` (`main`) and the
-    `keras-mobilebert benchmark` subcommand.
-
-    Args:
-        parser: an `argparse.ArgumentParser` (or a subcommand's parser).
-
-    Example:
-    ```python
-    parser = argparse.ArgumentParser()
-    add_benchmark_arguments(parser)
-    benchmark_from_args(parser.parse_args(["--runs", "5"]))
-    ```
-    """
-    parser.add_argument("--output", default="runs/benchmark")
-    parser.add_argument(
-        "--models", nargs="+", choices=sorted(MODELS), default=list(MODELS)
-    )
-    parser.add_argument(
-        "--modes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES)
-    )
-    parser.add_argument("--sequence-length", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.set_defaults(func=benchmark_from_args)
-
-
-def benchmark_from_args(args):
-    """Run `run_benchmark` with parsed `add_benchmark_arguments` options.
-
-    Example:
-    ```python
-    benchmark_from_args(parser.parse_args(["--models", "mobilebert_tiny"]))
-    ```
-    """
-    return run_benchmark(
-        output_dir=args.output,
-        models=args.models,
-        modes=args.modes,
-        sequence_length=args.sequence_length,
-        num_threads=args.threads,
-        runs=args.runs,
-        warmup=args.warmup,
-    )
-
-
-def main(argv=None):
-    """Command-line entry of `tools/benchmark_litert.py`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="benchmark_litert", description=__doc__.splitlines()[0]
-    )
-    add_benchmark_arguments(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    args.func(args)
-    # Many conversions leave a large heap; CPython's last full collection
-    # at exit then takes minutes. Everything is written: skip it.
-    gc.freeze()
-
-
-if __name__ == "__main__":
-    main()

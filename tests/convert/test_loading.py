@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import keras_mobilebert
-from keras_mobilebert.convert import command
 from keras_mobilebert.convert import hf_config
 from keras_mobilebert.convert import hf_export
 from keras_mobilebert.convert import hf_preset_source
@@ -17,6 +16,7 @@ from keras_mobilebert.convert.task_builders import build_question_answerer
 from keras_mobilebert.convert.weight_files import read_safetensors as load_file
 from keras_mobilebert.convert.weight_files import write_safetensors as save_file
 from keras_mobilebert.convert.weights import ConversionError
+from keras_mobilebert_cli import convert as command
 
 from .parity import FIXTURES
 from .parity import inputs

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_mobilebert.distillation import losses as L
 from keras_mobilebert.distillation.distiller import Distiller
-from keras_mobilebert.distillation.distiller import scaled_optimizer
+from keras_mobilebert.distillation.optimizers import scaled_optimizer
 from keras_mobilebert.distillation.teachers import BertTaps
 from keras_mobilebert.distillation.teachers import MobileBertTaps
 from tests.distillation import tiny

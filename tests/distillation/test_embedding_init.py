@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_mobilebert.distillation.checkpoints import load_npz
 from keras_mobilebert.distillation.embedding_init import (
     init_student_embeddings_from_teacher,
 )
 from keras_mobilebert.distillation.embedding_init import principal_components
 from keras_mobilebert.distillation.runner import DistillationRun
-from keras_mobilebert.distillation.runner import load_npz
 from keras_mobilebert.distillation.strategies import copy_from_teacher
 from tests.distillation import tiny
 

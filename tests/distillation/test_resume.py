@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mobilebert.distillation import command
-from keras_mobilebert.distillation.runner import INIT_EMBEDDINGS_CHOICES
-from keras_mobilebert.distillation.runner import KILL_ENV
+from keras_mobilebert.distillation.checkpoints import load_npz
+from keras_mobilebert.distillation.checkpoints import load_student_checkpoint
+from keras_mobilebert.distillation.checkpoints import stage_checkpoints
+from keras_mobilebert.distillation.embedding_init import INIT_EMBEDDINGS_CHOICES
+from keras_mobilebert.distillation.fault_injection import KILL_ENV
 from keras_mobilebert.distillation.runner import DistillationRun
-from keras_mobilebert.distillation.runner import load_npz
-from keras_mobilebert.distillation.runner import load_student_checkpoint
-from keras_mobilebert.distillation.runner import stage_checkpoints
+from keras_mobilebert_cli import distill as command
 from tests.distillation import tiny
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

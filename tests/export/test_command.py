@@ -7,8 +7,8 @@ pytest.importorskip("ai_edge_litert")
 
 from keras_mobilebert import MobileBertBackbone  # noqa: E402
 from keras_mobilebert.export import benchmark  # noqa: E402
-from keras_mobilebert.export.command import register  # noqa: E402
 from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
+from keras_mobilebert_cli.export import register  # noqa: E402
 from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
@@ -82,20 +82,29 @@ def test_benchmark_table_csv_and_chart(tmp_path):
     assert "litert dynamic" in (tmp_path / "benchmark.md").read_text()
 
 
-def test_benchmark_options_are_the_library_s(monkeypatch):
-    # The tool and the subcommand parse the same options, defined once in
-    # export/benchmark.py, and both run run_benchmark with them.
+def test_the_benchmark_tool_and_subcommand_run_the_same_benchmark(
+    monkeypatch,
+):
+    # tools/benchmark_litert.py is keras_mobilebert_cli.benchmark.main: the
+    # same options as the subcommand, and both call run_benchmark.
+    from keras_mobilebert_cli import benchmark as benchmark_command
+
     calls = []
     monkeypatch.setattr(
         benchmark, "run_benchmark", lambda **kwargs: calls.append(kwargs)
     )
-    tool = argparse.ArgumentParser()
-    benchmark.add_benchmark_arguments(tool)
+    monkeypatch.setattr(
+        "keras_mobilebert_cli.startup.start_library", lambda: None
+    )
     argv = ["--models", "mobilebert_tiny", "--modes", "keras", "--runs", "5"]
-    for args in (tool.parse_args(argv), _parse(["benchmark"] + argv)):
-        args.func(args)
+    benchmark_command.main(argv)
+    parser = argparse.ArgumentParser(prog="keras-mobilebert")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    benchmark_command.register(subparsers)
+    args = parser.parse_args(["benchmark"] + argv)
+    args.func(args)
     assert len(calls) == 2 and calls[0] == calls[1]
     assert calls[0]["models"] == ["mobilebert_tiny"]
     assert calls[0]["modes"] == ["keras"] and calls[0]["runs"] == 5
     with pytest.raises(SystemExit):
-        tool.parse_args(["--modes", "float64"])
+        parser.parse_args(["benchmark", "--modes", "float64"])

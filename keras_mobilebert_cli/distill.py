@@ -20,6 +20,20 @@ import json
 import pathlib
 
 STUDENT_DEFAULT = "mobilebert_en_uncased"
+# The library's tables, spelled out: building the parser must not import
+# TensorFlow (tests/test_cli.py keeps each equal to its source).
+# keras_mobilebert.distillation.strategies.STRATEGIES
+STRATEGIES = ("auxiliary", "joint", "progressive")
+# keras_mobilebert.distillation.optimizers.OPTIMIZERS
+OPTIMIZERS = ("lamb", "adamw", "adam")
+# keras_mobilebert.distillation.optimizers.LEARNING_RATE_SCHEDULES
+LEARNING_RATE_SCHEDULES = ("constant", "cosine", "warmup_linear")
+# keras_mobilebert.distillation.embedding_init.INIT_EMBEDDINGS_CHOICES
+INIT_EMBEDDINGS_CHOICES = ("auto", "pca", "svd", "none")
+# keras_mobilebert.distillation.losses.HEAD_MODES
+HEAD_MODES = ("auto", "match", "average")
+# keras_mobilebert.utils.distribute.DISTRIBUTE_STRATEGIES
+DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 
 
 def register(subparsers):
@@ -83,7 +97,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--strategy",
         default="progressive",
-        choices=("auxiliary", "joint", "progressive"),
+        choices=STRATEGIES,
     )
     parser.add_argument(
         "--layer-steps",
@@ -109,9 +123,7 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sequence-length", type=int, default=128)
     parser.add_argument("--max-predictions", type=int, default=20)
-    parser.add_argument(
-        "--optimizer", default="lamb", choices=("lamb", "adamw", "adam")
-    )
+    parser.add_argument("--optimizer", default="lamb", choices=OPTIMIZERS)
     parser.add_argument(
         "--learning-rate",
         type=float,
@@ -122,7 +134,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--lr-schedule",
         default="constant",
-        choices=("constant", "cosine", "warmup_linear"),
+        choices=LEARNING_RATE_SCHEDULES,
         help="Per stage: constant (the paper), cosine decay, or 10%% "
         "linear warm-up then linear decay.",
     )
@@ -136,9 +148,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--init-embeddings",
         default="auto",
-        # runner.INIT_EMBEDDINGS_CHOICES, spelled out: building the parser
-        # must not import TensorFlow (a test keeps the two equal).
-        choices=("auto", "pca", "svd", "none"),
+        choices=INIT_EMBEDDINGS_CHOICES,
         help="How to start a student word table that cannot be copied "
         "from the teacher (another width): 'auto' = 'pca' when the "
         "teacher has a word table of the same vocabulary, at least as "
@@ -153,14 +163,14 @@ def add_arguments(parser):
     parser.add_argument(
         "--attention-heads",
         default="auto",
-        choices=("auto", "match", "average"),
+        choices=HEAD_MODES,
     )
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--distribute",
         default="none",
-        choices=("none", "mirrored", "multi_worker_mirrored", "tpu"),
+        choices=DISTRIBUTE_STRATEGIES,
         help="tf.distribute strategy (multi-worker reads TF_CONFIG; TPU "
         "resolves the TPU from the environment).",
     )
@@ -184,162 +194,45 @@ def parse_layer_map(text):
     return pairs
 
 
-def make_distribute_strategy(name):
-    """The `tf.distribute` strategy named on the command line."""
-    import tensorflow as tf
-
-    if name == "none":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker_mirrored":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
-
-
-def load_teacher(args):
-    """Build the teacher named by `args.teacher`."""
-    import keras_hub
-
-    from keras_mobilebert.distillation.teachers import ib_bert_teacher
-
-    name = args.teacher
-    if name == "minilm_l6":
-        from keras_mobilebert.data.pretrained_teachers import minilm_l6_snapshot
-
-        return keras_hub.models.BertBackbone.from_preset(minilm_l6_snapshot())
-    if name == "ib_bert_en_uncased":
-        teacher = ib_bert_teacher(with_heads=True, **args.teacher_overrides)
-        if args.teacher_weights:
-            teacher.load_weights(args.teacher_weights)
-        return teacher
-    path = pathlib.Path(name)
-    config_path = path / "config.json"
-    if not config_path.is_file():
-        raise ValueError(
-            f"Teacher {name!r} is neither 'minilm_l6', 'ib_bert_en_uncased' "
-            "nor a directory with a config.json."
-        )
-    config = json.loads(config_path.read_text())
-    if config.get("model_type") == "bert":
-        return keras_hub.models.BertBackbone.from_preset(str(path))
-    import keras_mobilebert  # noqa: F401  (registers the classes)
-    from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
-        MobileBertPreTrainingModel,
-    )
-
-    backbone = keras_hub.models.Backbone.from_preset(str(path))
-    if args.teacher_weights:
-        teacher = MobileBertPreTrainingModel(backbone)
-        teacher.load_weights(args.teacher_weights)
-        return teacher
-    return backbone
-
-
-def build_student(name, overrides):
-    """A `MobileBertPreTrainingModel` around the named student backbone."""
-    import keras_hub
-
-    from keras_mobilebert.models.mobilebert import MobileBertBackbone
-    from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
-    from keras_mobilebert.models.mobilebert.mobilebert_presets import (
-        backbone_presets,
-    )
-
-    if name in backbone_presets:
-        config = dict(backbone_presets[name]["config"])
-        unknown = set(overrides) - set(config)
-        if unknown:
-            raise ValueError(f"Unknown student fields: {sorted(unknown)}.")
-        config.update(overrides)
-        backbone = MobileBertBackbone(**config)
-    else:
-        if overrides:
-            raise ValueError("--student-overrides needs a built-in preset.")
-        backbone = keras_hub.models.Backbone.from_preset(name)
-    return MobileBertPreTrainingModel(backbone)
-
-
-def learning_rate_for(stage, kind, rate):
-    """The learning rate (or schedule) of one stage."""
-    import keras
-
-    from keras_mobilebert.distillation.distiller import WarmupLinearDecay
-
-    if kind == "constant":
-        return rate
-    if kind == "cosine":
-        return keras.optimizers.schedules.CosineDecay(rate, stage.steps)
-    return WarmupLinearDecay(rate, max(1, stage.steps // 10), stage.steps)
-
-
-def make_optimizer_factory(args):
-    """`(stage) -> optimizer`: a fresh optimizer for every stage."""
-    import keras
-
-    classes = {
-        "lamb": keras.optimizers.Lamb,
-        "adamw": keras.optimizers.AdamW,
-        "adam": keras.optimizers.Adam,
-    }
-
-    def make(stage):
-        rate = learning_rate_for(stage, args.lr_schedule, args.learning_rate)
-        return classes[args.optimizer](learning_rate=rate)
-
-    return make
-
-
-def default_documents():
-    """The Rotten Tomatoes training sentences, one document each."""
-    from keras_mobilebert.data import load_rotten_tomatoes
-
-    texts, _ = load_rotten_tomatoes("train")
-    return [[text] for text in texts]
-
-
 def run(args):
-    """Run `keras-mobilebert distill` with parsed `args`; return a summary."""
+    """Run `keras-mobilebert distill` with parsed `args`; return a summary.
+
+    Example:
+    ```python
+    summary = run(parser.parse_args(["distill", "--output-dir", "runs/x"]))
+    ```
+    """
     import keras
 
     from keras_mobilebert.data import bert_uncased_vocabulary
-    from keras_mobilebert.distillation.data import pretraining_dataset
+    from keras_mobilebert.distillation.data import pretraining_dataset_factory
     from keras_mobilebert.distillation.data import read_documents
+    from keras_mobilebert.distillation.data import rotten_tomatoes_documents
+    from keras_mobilebert.distillation.optimizers import optimizer_factory
     from keras_mobilebert.distillation.runner import DistillationRun
+    from keras_mobilebert.distillation.teacher_student import build_student
+    from keras_mobilebert.distillation.teacher_student import (
+        check_shared_vocabulary,
+    )
+    from keras_mobilebert.distillation.teacher_student import load_teacher
     from keras_mobilebert.models.mobilebert import MobileBertTokenizer
+    from keras_mobilebert.utils.distribute import make_distribute_strategy
 
     keras.utils.set_random_seed(args.seed)
     strategy = make_distribute_strategy(args.distribute)
     with strategy.scope():
-        teacher = load_teacher(args)
-        student = build_student(args.student, args.student_overrides)
-    teacher_vocab = (
-        teacher.backbone if hasattr(teacher, "backbone") else teacher
-    ).vocabulary_size
-    if teacher_vocab != student.backbone.vocabulary_size:
-        raise ValueError(
-            f"Teacher and student vocabularies differ ({teacher_vocab} vs "
-            f"{student.backbone.vocabulary_size}); they must share one."
+        teacher = load_teacher(
+            args.teacher, args.teacher_weights, args.teacher_overrides
         )
+        student = build_student(args.student, args.student_overrides)
+    check_shared_vocabulary(teacher, student)
     tokenizer = MobileBertTokenizer(
         vocabulary=bert_uncased_vocabulary(), lowercase=True
     )
-    documents = read_documents(args.text) if args.text else default_documents()
-
-    def make_dataset(start_step):
-        return pretraining_dataset(
-            documents,
-            tokenizer,
-            args.batch_size,
-            sequence_length=args.sequence_length,
-            max_predictions=args.max_predictions,
-            seed=args.seed,
-            start_step=start_step,
-        )
-
+    if args.text:
+        documents = read_documents(args.text)
+    else:
+        documents = rotten_tomatoes_documents()
     callbacks = []
     if args.tensorboard:
         callbacks.append(
@@ -357,10 +250,19 @@ def run(args):
         student=student,
         strategy=args.strategy,
         output_dir=args.output_dir,
-        make_dataset=make_dataset,
+        make_dataset=pretraining_dataset_factory(
+            documents,
+            tokenizer,
+            args.batch_size,
+            sequence_length=args.sequence_length,
+            max_predictions=args.max_predictions,
+            seed=args.seed,
+        ),
         layer_steps=args.layer_steps,
         pretraining_steps=args.pretraining_steps,
-        make_optimizer=make_optimizer_factory(args),
+        make_optimizer=optimizer_factory(
+            args.optimizer, args.learning_rate, args.lr_schedule
+        ),
         checkpoint_every=args.checkpoint_every,
         layer_map=parse_layer_map(args.layer_map),
         init_embeddings=args.init_embeddings,
@@ -390,9 +292,19 @@ def run(args):
 
 
 def main(argv=None):
-    """Entry point of `recipes/distill_mobilebert.py`."""
+    """Entry point of `recipes/distill_mobilebert.py`: the same options.
+
+    Example:
+    ```python
+    main(["--output-dir", "runs/pkt", "--layer-steps", "10"])
+    ```
+    """
+    from keras_mobilebert_cli.startup import start_library
+
     parser = argparse.ArgumentParser(
         prog="distill_mobilebert", description=__doc__.split("\n\n")[1]
     )
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    start_library()
+    return run(args)

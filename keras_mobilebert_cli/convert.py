@@ -19,6 +19,15 @@ import pathlib
 import sys
 import time
 
+from keras_mobilebert_cli.preset_models import load_preset_model
+
+# Source formats (`auto` detects one); literals here, the parser must not
+# import TensorFlow.
+FORMATS = ("auto", "huggingface", "tf1")
+# keras_mobilebert.layers.layer_math.MASK_MODES, GR's "fill" (the TF1
+# default) first.
+ATTENTION_MASK_MODES = ("fill", "additive")
+
 
 def register(subparsers):
     """Add the `convert` subcommand to an argparse `subparsers` object.
@@ -42,7 +51,7 @@ def register(subparsers):
     parser.add_argument("dst", help="Output preset directory.")
     parser.add_argument(
         "--format",
-        choices=("auto", "huggingface", "tf1"),
+        choices=FORMATS,
         default="auto",
         help="Source format (default: detected).",
     )
@@ -59,7 +68,7 @@ def register(subparsers):
     )
     parser.add_argument(
         "--attention-mask-mode",
-        choices=("fill", "additive"),
+        choices=ATTENTION_MASK_MODES,
         default="fill",
         help="TF1 only: GR's -6 fill (default) or HF's additive mask.",
     )
@@ -161,32 +170,15 @@ def run(args):
 
 
 def _export(args, say):
-    import keras_hub
-
     from keras_mobilebert.convert import hf_export
     from keras_mobilebert.convert.weights import ConversionError
-    from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
-        MobileBertBackbone,
-    )
 
     src = pathlib.Path(args.src)
     say(f"Loading {src}")
-    if (src / "task.json").is_file():
-        import json
-
-        task = json.loads((src / "task.json").read_text())
-        name = task.get("class_name", "")
-        if "MaskedLM" in name:
-            model = keras_hub.models.MaskedLM.from_preset(str(src))
-        elif "Classifier" in name:
-            model = keras_hub.models.TextClassifier.from_preset(str(src))
-        else:
-            raise ConversionError(
-                f"{src}/task.json holds a {name!r}, which has no Hugging "
-                "Face export."
-            )
-    else:
-        model = MobileBertBackbone.from_preset(str(src))
+    try:
+        model = load_preset_model(src)
+    except ValueError as e:
+        raise ConversionError(f"{e} It has no Hugging Face export.") from None
     nsp = src / "nsp_head.weights.npz"
     if nsp.is_file() and hasattr(model, "masked_lm_head"):
         # A converted pre-training checkpoint: put the NSP head back so the

@@ -1,0 +1,24 @@
+"""Fine-tuning jobs: configs, data pipelines, the job runner.
+
+- `config`: `load_config`, a JSON config for the job it names;
+- `jobs`: the jobs by name (`JOBS`) and `run_finetune`, which runs one;
+- `classification`: the classification job (the main job);
+- `datasets`: the labelled text a job reads, as `tf.data` pipelines;
+- `classifier_export`: a classification job's verified LiteRT export;
+- `presets`: writing the fine-tuned model as a KerasHub preset;
+- `phase_timer`: seconds per phase of a job.
+"""
+
+from keras_mobilebert.finetune.classification import DEFAULT_CONFIG
+from keras_mobilebert.finetune.classification import OPTIONAL_FIELDS
+from keras_mobilebert.finetune.classification import build_classifier
+from keras_mobilebert.finetune.classification import compile_for_finetuning
+from keras_mobilebert.finetune.classifier_export import EXPORT_FIELDS
+from keras_mobilebert.finetune.classifier_export import export_classifier
+from keras_mobilebert.finetune.config import load_config
+from keras_mobilebert.finetune.datasets import DATASETS
+from keras_mobilebert.finetune.datasets import load_data
+from keras_mobilebert.finetune.datasets import text_dataset
+from keras_mobilebert.finetune.jobs import JOBS
+from keras_mobilebert.finetune.jobs import run_finetune
+from keras_mobilebert.models.preset_writer import save_preset

@@ -1,0 +1,71 @@
+"""The `keras-mobilebert` command: the parser and the entry point.
+
+Subcommands:
+    info       versions of the stack and the built-in presets
+    finetune   the main job: fine-tune, evaluate, predict, save, reload, export
+    convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
+    distill    layer-wise knowledge transfer from a teacher to a student
+    export     a classifier, masked LM or backbone to a verified .tflite
+    benchmark  LiteRT and Keras latency side by side
+"""
+
+import argparse
+import gc
+import sys
+
+from keras_mobilebert_cli import benchmark
+from keras_mobilebert_cli import convert
+from keras_mobilebert_cli import distill
+from keras_mobilebert_cli import export
+from keras_mobilebert_cli import finetune
+from keras_mobilebert_cli import info
+from keras_mobilebert_cli.startup import start_library
+
+SUBCOMMANDS = (info, finetune, convert, distill, export, benchmark)
+
+
+def build_parser():
+    """The argparse parser of `keras-mobilebert` (no TensorFlow import).
+
+    Example:
+    ```python
+    args = build_parser().parse_args(["info"])
+    ```
+    """
+    parser = argparse.ArgumentParser(
+        prog="keras-mobilebert",
+        description=(
+            "MobileBERT for Keras 3: fine-tune, convert, distil, export, "
+            "benchmark, inspect presets."
+        ),
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for command in SUBCOMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `keras-mobilebert` console script.
+
+    Parses `argv` (default `sys.argv[1:]`), starts TensorFlow and the
+    library quietly, runs the subcommand and returns its exit status.
+
+    Example:
+    ```python
+    main(["info"])
+    ```
+    """
+    args = build_parser().parse_args(argv)
+    start_library()
+    status = args.func(args)
+    # After a conversion or training the heap holds a large graph of
+    # TensorFlow objects, and CPython's last full collection at exit can
+    # take minutes. The command's files are written: freeze the heap so
+    # the exit skips that collection.
+    gc.freeze()
+    return status if isinstance(status, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
