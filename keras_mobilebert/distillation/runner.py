@@ -56,6 +56,7 @@ from keras_mobilebert.distillation.strategies import copy_from_teacher
 from keras_mobilebert.distillation.strategies import rate_groups
 from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
+from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.files import atomic_path
 
@@ -383,8 +384,7 @@ class DistillationRun:
 
     def _finish(self, rows):
         backbone = self.student.backbone
-        with atomic_path(self.output_dir / "student") as tmp:
-            backbone.save_to_preset(str(tmp))
+        save_preset(backbone, self.output_dir / "student")
         with atomic_path(
             self.output_dir / "student_pretraining.weights.h5"
         ) as tmp:
