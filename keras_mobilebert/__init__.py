@@ -3,6 +3,7 @@
 from keras_mobilebert import data
 from keras_mobilebert import distillation
 from keras_mobilebert import layers
+from keras_mobilebert import metrics
 from keras_mobilebert import quantization
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertClassifier
@@ -10,6 +11,9 @@ from keras_mobilebert.models.mobilebert import MobileBertMaskedLM
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLMPreprocessor
 from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
 from keras_mobilebert.models.mobilebert import MobileBertQuestionAnswerer
+from keras_mobilebert.models.mobilebert import (
+    MobileBertQuestionAnswererPreprocessor,
+)
 from keras_mobilebert.models.mobilebert import (
     MobileBertTextClassifierPreprocessor,
 )

@@ -27,6 +27,9 @@ from keras_mobilebert.models.mobilebert.mobilebert_presets import (
 from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
     MobileBertQuestionAnswerer,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer_preprocessor import (  # noqa: E501
+    MobileBertQuestionAnswererPreprocessor,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
@@ -36,5 +39,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor 
 from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,
 )
+from keras_mobilebert.models.mobilebert.span_decoding import Answer
+from keras_mobilebert.models.mobilebert.span_decoding import AnswerSpan
 
 register_builtin_presets(MobileBertBackbone)
