@@ -1,7 +1,6 @@
 """MobileBERT extractive question answering (SQuAD-style span prediction)."""
 
 import keras
-import numpy as np
 from keras_hub.models import Task
 
 from keras_mobilebert.layers.dense import make_dense
@@ -139,13 +138,7 @@ class MobileBertQuestionAnswerer(BuiltinTaskMixin, Task):
         """`(x, y, sample_weight)` with text pairs replaced by windows."""
         if not is_text_input(x):
             return x, y, sample_weight
-        windows = self._windows(x, y)
-        labels = None
-        if windows.start_positions is not None:
-            labels = windows.labels()
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[windows.example_index]
-        return windows.inputs(), labels, sample_weight
+        return self._windows(x, y).keras_data(sample_weight)
 
     def preprocess_samples(self, x, y=None, sample_weight=None):
         # KerasHub maps this over datasets; QA windows are made earlier

@@ -360,15 +360,8 @@ class MobileBertQuestionAnswererPreprocessor(
             # KerasHub's __call__ unpacks a positional `(a, b)` tuple into
             # x and y: strings as y are the contexts.
             x, y = (x, y), None
-        windows = self.encode(x, y)
-        labels = None
-        if windows.start_positions is not None:
-            labels = windows.labels()
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[windows.example_index]
-        return keras.utils.pack_x_y_sample_weight(
-            windows.inputs(), labels, sample_weight
-        )
+        data = self.encode(x, y).keras_data(sample_weight)
+        return keras.utils.pack_x_y_sample_weight(*data)
 
     def get_config(self):
         config = super().get_config()

@@ -70,6 +70,22 @@ class QuestionAnswererWindows:
             "padding_mask": self.padding_mask,
         }
 
+    def keras_data(self, sample_weight=None):
+        """`(inputs, labels, sample_weight)` for Keras, one row per window.
+
+        Args:
+            sample_weight: None or one weight per pair; each window gets
+                its pair's weight.
+
+        Returns:
+            The inputs dict, the labels dict (None without answers) and
+            the per-window weights (or None).
+        """
+        labels = None if self.start_positions is None else self.labels()
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[self.example_index]
+        return self.inputs(), labels, sample_weight
+
     def labels(self):
         """The training targets, keyed by the model outputs they train."""
         if self.start_positions is None:
