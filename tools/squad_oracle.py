@@ -49,9 +49,9 @@ def oracle_logits(windows, value=ORACLE_LOGIT):
     return start, end
 
 
-def _gold_token_count(example, pieces):
+def _gold_token_count(example, preprocessor):
     """Word pieces of the first gold answer (by the context's tokens)."""
-    _, starts, ends = pieces.tokenize(example.context)
+    _, starts, ends = preprocessor.tokenize_with_offsets(example.context)
     a = example.answer_starts[0]
     b = a + len(example.answer_texts[0])
     return sum(1 for s, e in zip(starts, ends) if e > a and s < b and e > s)
@@ -103,14 +103,13 @@ def run_oracle(
     decode_seconds = time.perf_counter() - began
     predictions = {e.id: a.text for e, a in zip(examples, answers)}
     scores = squad_v1_metrics(predictions, examples)
-    pieces = preprocessor._word_pieces()
     losses = collections.defaultdict(lambda: {"count": 0, "examples": []})
     for example, answer in zip(examples, answers):
         gold = example.answer_texts
         exact = max(exact_match_score(answer.text, g) for g in gold)
         if exact:
             continue
-        gold_tokens = _gold_token_count(example, pieces)
+        gold_tokens = _gold_token_count(example, preprocessor)
         kind = loss_class(example, answer, gold_tokens, max_answer_length)
         entry = losses[kind]
         entry["count"] += 1

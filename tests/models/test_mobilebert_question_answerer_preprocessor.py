@@ -60,6 +60,9 @@ def test_one_window_layout():
         )
     ]
     assert spans == ["The", "Fox", "play", "ed", "!"]
+    ids, starts, ends = preprocessor.tokenize_with_offsets(context)
+    assert ids == windows.token_ids[0][5:10].tolist()
+    assert (starts, ends) == ([0, 5, 9, 13, 15], [3, 8, 13, 15, 16])
     assert windows.example_index.tolist() == [0]
     assert windows.start_positions is None
 

@@ -246,10 +246,24 @@ class MobileBertQuestionAnswererPreprocessor(
         # Nothing to build: the work is Python, outside any graph.
         self.built = True
 
-    def _word_pieces(self):
+    def tokenize_with_offsets(self, text):
+        """The tokenizer's ids of `text` and each token's character span.
+
+        Args:
+            text: string.
+
+        Returns:
+            `(ids, starts, ends)`, lists of ints: token `k` came from
+            `text[starts[k]:ends[k]]`.
+
+        Example:
+        ```python
+        ids, starts, ends = preprocessor.tokenize_with_offsets("Café au lait")
+        ```
+        """
         if self._offsets is None:
             self._offsets = WordPieceOffsets(self.tokenizer)
-        return self._offsets
+        return self._offsets.tokenize(text)
 
     def _packer(self):
         return WindowPacker(
@@ -283,7 +297,6 @@ class MobileBertQuestionAnswererPreprocessor(
         ```
         """
         questions, contexts, answers, ids = split_inputs(x, y)
-        pieces = self._word_pieces()
         packer = self._packer()
         rows, example_index = [], []
         tokenized = {}
@@ -293,7 +306,7 @@ class MobileBertQuestionAnswererPreprocessor(
                 raise ValueError(f"The question of {ids[i]} is empty.")
             if not context.strip():
                 raise ValueError(f"The context of {ids[i]} is empty.")
-            question_ids = pieces.tokenize(question)[0]
+            question_ids = self.tokenize_with_offsets(question)[0]
             if not question_ids:
                 raise ValueError(
                     f"The question of {ids[i]} has no word pieces (only "
@@ -303,7 +316,7 @@ class MobileBertQuestionAnswererPreprocessor(
                 truncated += 1
                 question_ids = question_ids[: self.max_question_length]
             if context not in tokenized:
-                tokenized[context] = pieces.tokenize(context)
+                tokenized[context] = self.tokenize_with_offsets(context)
             context_ids, starts, ends = tokenized[context]
             if not context_ids:
                 raise ValueError(
