@@ -8,6 +8,7 @@ from keras_mobilebert import convert
 from keras_mobilebert import data
 from keras_mobilebert import distillation
 from keras_mobilebert import layers
+from keras_mobilebert import metrics
 from keras_mobilebert import quantization
 from keras_mobilebert.models.mobilebert import ConverterNotRegisteredError
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
@@ -16,6 +17,9 @@ from keras_mobilebert.models.mobilebert import MobileBertMaskedLM
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLMPreprocessor
 from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
 from keras_mobilebert.models.mobilebert import MobileBertQuestionAnswerer
+from keras_mobilebert.models.mobilebert import (
+    MobileBertQuestionAnswererPreprocessor,
+)
 from keras_mobilebert.models.mobilebert import MobileBertTextClassifier
 from keras_mobilebert.models.mobilebert import (
     MobileBertTextClassifierPreprocessor,

@@ -27,6 +27,9 @@ from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  #
 from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
     MobileBertQuestionAnswerer,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer_preprocessor import (  # noqa: E501
+    MobileBertQuestionAnswererPreprocessor,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
@@ -42,5 +45,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
 from keras_mobilebert.models.mobilebert.preset_sources import (
     ConverterNotRegisteredError,
 )
+from keras_mobilebert.models.mobilebert.span_decoding import Answer
+from keras_mobilebert.models.mobilebert.span_decoding import AnswerSpan
 
 register_builtin_presets(MobileBertBackbone)
