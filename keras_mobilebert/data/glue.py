@@ -64,7 +64,13 @@ class GlueSplit:
 
     @property
     def features(self):
-        """What a KerasHub classifier takes: a list, or a pair of lists."""
+        """The inputs of a KerasHub classifier or preprocessor.
+
+        A list of strings for one segment; a tuple of two lists for
+        sentence pairs, which a preprocessor takes as
+        `preprocessor(x=split.features)` and packs as `[CLS] a [SEP] b
+        [SEP]`.
+        """
         if len(self.segments) == 1:
             return self.segments[0]
         return tuple(self.segments)
