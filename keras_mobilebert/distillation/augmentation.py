@@ -124,8 +124,8 @@ def augment_text(
 ):
     """One augmented version of `text` (may equal it; see `augment_texts`).
 
-    Each word is replaced by a random neighbour with
-    `replace_probability` (when it has neighbours), else deleted with
+    Each word with neighbours is replaced by a random one of them with
+    `replace_probability`; each word not replaced is deleted with
     `delete_probability`; then each adjacent pair is swapped with
     `swap_probability`. At least one word always remains.
 
@@ -140,12 +140,10 @@ def augment_text(
     words = text.split()
     out = []
     for word in words:
-        draw = rng.rand()
-        if draw < replace_probability and word.lower() in neighbours:
+        replaceable = word.lower() in neighbours
+        if replaceable and rng.rand() < replace_probability:
             out.append(_replacement(word, neighbours, rng))
-        elif draw < replace_probability + delete_probability:
-            continue
-        else:
+        elif rng.rand() >= delete_probability:
             out.append(word)
     if not out:
         out = [words[rng.randint(len(words))]]
