@@ -55,9 +55,12 @@ def tfidf_accuracy(train, dev, subset=None, seed=0):
         train = train.select(
             np.sort(rng.choice(len(train), subset, replace=False))
         )
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2))
+    # Sublinear tf and C = 4 reproduce the data README's rows (0.822 on
+    # all; 0.779 mean over five 8,000 subsets); sklearn's defaults give
+    # 0.806 and 0.771.
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     features = vectorizer.fit_transform(train.segments[0])
-    model = LogisticRegression(max_iter=2000)
+    model = LogisticRegression(C=4.0, max_iter=3000)
     model.fit(features, train.labels)
     predicted = model.predict(vectorizer.transform(dev.segments[0]))
     return float(np.mean(predicted == dev.labels)), len(train)
@@ -159,6 +162,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
     parser.add_argument("--subset", type=int, default=8000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--subset-seeds", type=int, default=5)
     parser.add_argument("--sequence-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--skip-tfidf", action="store_true")
@@ -174,11 +178,27 @@ def main(argv=None):
     dev = load_glue("sst2", "validation", data)
     results = {"train": len(train), "dev": len(dev)}
     if not args.skip_tfidf:
-        for subset in (None, args.subset):
-            accuracy, size = tfidf_accuracy(train, dev, subset, args.seed)
-            key = f"tfidf_train_{size}"
-            results[key] = round(accuracy, 4)
-            print(f"TF-IDF 1-2 grams + LR, {size} train: {accuracy:.4f}")
+        accuracy, size = tfidf_accuracy(train, dev)
+        results[f"tfidf_train_{size}"] = round(accuracy, 4)
+        print(f"TF-IDF 1-2 grams + LR, all {size} train: {accuracy:.4f}")
+        # A subset's score moves with which sentences it holds: report
+        # several seeds and their mean.
+        subsets = [
+            tfidf_accuracy(train, dev, args.subset, seed)[0]
+            for seed in range(args.seed, args.seed + args.subset_seeds)
+        ]
+        results[f"tfidf_train_{args.subset}_seeds"] = [
+            round(a, 4) for a in subsets
+        ]
+        results[f"tfidf_train_{args.subset}_mean"] = round(
+            sum(subsets) / len(subsets), 4
+        )
+        print(
+            f"TF-IDF 1-2 grams + LR, {args.subset} train, seeds "
+            f"{args.seed}..{args.seed + args.subset_seeds - 1}: "
+            f"{[round(a, 4) for a in subsets]}, mean "
+            f"{results[f'tfidf_train_{args.subset}_mean']:.4f}"
+        )
     if not args.skip_timing:
         results["timing"] = time_models(
             dev, args.sequence_length, args.batch_size
