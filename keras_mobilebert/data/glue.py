@@ -185,15 +185,22 @@ def read_glue_lines(lines, task, split, source="<lines>"):
             f"{source}: no examples (expected the {task.name} {split} file "
             f"{spec.name})."
         )
-    label_array = None
-    if labelled:
+    return make_split(
+        task, split, segments, labels if labelled else None, ids, source
+    )
+
+
+def make_split(task, split, segments, labels, ids, source):
+    """A `GlueSplit` of checked values; labels cast to the task's dtype
+    (float32 scores for STS-B, int32 class ids otherwise)."""
+    if labels is not None:
         dtype = "float32" if task.is_regression else "int32"
-        label_array = np.asarray(labels, dtype=dtype)
+        labels = np.asarray(labels, dtype=dtype)
     return GlueSplit(
         task=task.name,
         split=split,
         segments=segments,
-        labels=label_array,
+        labels=labels,
         label_names=task.label_names,
         ids=ids,
         source=str(source),

@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_mobilebert.data.glue import STSB_RANGE
 from keras_mobilebert.data.glue import GlueFormatError
-from keras_mobilebert.data.glue import GlueSplit
+from keras_mobilebert.data.glue import make_split
 from keras_mobilebert.data.glue_tasks import glue_task
 
 
@@ -98,14 +98,11 @@ def load_glue_tfds(task, split, data_dir=None):
             f"{name} {split}, example {bad[0]}, field 'label': "
             f"{labels[bad[0]]!r} is outside the task's labels."
         )
-    else:
-        labels = labels.astype("float32" if task.is_regression else "int32")
-    return GlueSplit(
-        task=task.name,
-        split=split,
-        segments=segments,
-        labels=labels,
-        label_names=task.label_names,
-        ids=ids,
-        source=f"tensorflow_datasets:{name}/{split}",
+    return make_split(
+        task,
+        split,
+        segments,
+        labels,
+        ids,
+        f"tensorflow_datasets:{name}/{split}",
     )

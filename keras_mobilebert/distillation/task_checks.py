@@ -27,6 +27,15 @@ def num_classes(model):
     return int(count)
 
 
+def _check_sizes(teacher_size, student_size):
+    if teacher_size != student_size:
+        raise ValueError(
+            f"The teacher's vocabulary has {teacher_size} tokens and the "
+            f"student's {student_size}: task distillation feeds both the "
+            "same token ids, so they need the same vocabulary."
+        )
+
+
 def check_same_vocabulary(teacher, student):
     """Raise unless teacher and student tokenize text to the same ids.
 
@@ -46,23 +55,11 @@ def check_same_vocabulary(teacher, student):
     teacher_tokenizer = _tokenizer(teacher)
     student_tokenizer = _tokenizer(student)
     if teacher_tokenizer is None or student_tokenizer is None:
-        sizes = (_vocabulary_size(teacher), _vocabulary_size(student))
-        if sizes[0] != sizes[1]:
-            raise ValueError(
-                f"The teacher's vocabulary has {sizes[0]} tokens and the "
-                f"student's {sizes[1]}: task distillation feeds both the "
-                "same token ids, so they need the same vocabulary."
-            )
+        _check_sizes(_vocabulary_size(teacher), _vocabulary_size(student))
         return
     teacher_vocabulary = list(teacher_tokenizer.get_vocabulary())
     student_vocabulary = list(student_tokenizer.get_vocabulary())
-    if len(teacher_vocabulary) != len(student_vocabulary):
-        raise ValueError(
-            f"The teacher's vocabulary has {len(teacher_vocabulary)} tokens "
-            f"and the student's {len(student_vocabulary)}: task "
-            "distillation feeds both the same token ids, so they need the "
-            "same vocabulary."
-        )
+    _check_sizes(len(teacher_vocabulary), len(student_vocabulary))
     for index, (a, b) in enumerate(zip(teacher_vocabulary, student_vocabulary)):
         if a != b:
             raise ValueError(
