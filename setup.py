@@ -71,6 +71,9 @@ setup(
         # is pinned to the CPU-only wheel these machines carry: an unpinned
         # torch pulls about 2.7 GB of CUDA wheels.
         "parity": ["torch==2.13.0", "transformers>=5,<6"],
+        # Evidence tools only (tools/glue_baselines.py: the TF-IDF +
+        # logistic-regression row of the GLUE tables); never at run time.
+        "evidence": ["scikit-learn>=1.3"],
         "dev": [
             # keras_hub's test harness imports grain.
             "keras-hub[grain]>=0.32,<0.33",

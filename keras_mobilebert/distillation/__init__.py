@@ -1,6 +1,9 @@
 """MobileBERT knowledge distillation: losses, distiller, schedules, data."""
 
 from keras_mobilebert.distillation import losses
+from keras_mobilebert.distillation.augmentation import WordNeighbours
+from keras_mobilebert.distillation.augmentation import augment_texts
+from keras_mobilebert.distillation.augmentation import check_disjoint
 from keras_mobilebert.distillation.checkpoints import load_student_checkpoint
 from keras_mobilebert.distillation.checkpoints import stage_checkpoints
 from keras_mobilebert.distillation.data import pretraining_dataset
@@ -15,6 +18,9 @@ from keras_mobilebert.distillation.plotting import plot_losses
 from keras_mobilebert.distillation.runner import DistillationRun
 from keras_mobilebert.distillation.strategies import STRATEGIES
 from keras_mobilebert.distillation.strategies import build_stages
+from keras_mobilebert.distillation.task_distiller import TaskDistiller
+from keras_mobilebert.distillation.task_distiller import task_dataset
+from keras_mobilebert.distillation.teacher_logits import cached_teacher_logits
 from keras_mobilebert.distillation.teacher_student import build_student
 from keras_mobilebert.distillation.teacher_student import load_teacher
 from keras_mobilebert.distillation.teachers import as_teacher

@@ -334,12 +334,15 @@ def task_distillation_loss(
     labels=None,
     temperature=TEMPERATURE,
     hard_label_weight=0.0,
+    label_weights=None,
 ):
     """Task distillation for fine-tuning: soft-label KL, optionally mixed.
 
-    `(1 - w) * T^2 * KL(softmax(t / T) || softmax(s / T)) + w * CE(labels,
-    s)`, averaged over the batch; the `T^2` factor keeps the soft term's
-    gradient scale independent of `T` (Hinton et al. 2015).
+    `(1 - w) * mean(T^2 * KL(softmax(t / T) || softmax(s / T))) + w *
+    mean(CE(labels, s))`, the soft term averaged over the batch and the
+    hard term over the labelled examples (all, unless `label_weights`
+    says otherwise); the `T^2` factor keeps the soft term's gradient scale
+    independent of `T` (Hinton et al. 2015).
 
     Args:
         student_logits: `(batch, classes)`.
@@ -348,6 +351,9 @@ def task_distillation_loss(
             `hard_label_weight > 0`.
         temperature: float.
         hard_label_weight: float in [0, 1]. Weight `w` of the hard loss.
+        label_weights: `(batch,)` or None. 1 for examples whose label
+            counts, 0 for those without one (augmented text the teacher
+            alone labels); None means every label counts.
 
     Example:
     ```python
@@ -364,13 +370,15 @@ def task_distillation_loss(
         ops.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs),
         axis=-1,
     )
-    per_example = (1.0 - hard_label_weight) * temperature**2 * kl
+    soft = weighted_mean(temperature**2 * kl, ops.ones_like(kl))
+    loss = (1.0 - hard_label_weight) * soft
     if hard_label_weight > 0:
         onehot = ops.one_hot(ops.cast(labels, "int32"), student.shape[-1])
-        per_example = per_example + hard_label_weight * soft_cross_entropy(
-            onehot, student
-        )
-    return weighted_mean(per_example, ops.ones_like(per_example))
+        hard = soft_cross_entropy(onehot, student)
+        if label_weights is None:
+            label_weights = ops.ones_like(hard)
+        loss = loss + hard_label_weight * weighted_mean(hard, label_weights)
+    return loss
 
 
 def uniform_layer_map(num_student_layers, num_teacher_layers):
