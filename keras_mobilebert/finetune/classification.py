@@ -22,9 +22,9 @@ from keras_mobilebert.finetune.datasets import load_data
 from keras_mobilebert.finetune.datasets import subsample
 from keras_mobilebert.finetune.datasets import text_dataset
 from keras_mobilebert.finetune.phase_timer import PhaseTimer
-from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
-    MobileBertBackbone,
-)
+from keras_mobilebert.finetune.starting_point import check_vocabulary
+from keras_mobilebert.finetune.starting_point import starting_backbone
+from keras_mobilebert.finetune.starting_point import starting_tokenizer
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
@@ -42,7 +42,7 @@ DEFAULT_CONFIG = (
 # Fields a config may leave out; `complete_config` fills them from the
 # embedded default (configs written before the export step existed still
 # run, and export).
-OPTIONAL_FIELDS = ("export",)
+OPTIONAL_FIELDS = ("export", "init")
 
 
 def complete_config(config, default):
@@ -63,11 +63,16 @@ def complete_config(config, default):
             f"Unknown dataset {config['dataset']!r}; known: {sorted(DATASETS)}."
         )
     config.setdefault("export", default["export"])
+    config.setdefault("init", "random")
     check_export_config(config["export"])
 
 
 def build_classifier(config, num_classes):
-    """A randomly initialized classifier of the config's preset architecture.
+    """A classifier on the backbone the config's `init` names.
+
+    `init` (default `"random"`) is read by `starting_point`: the preset's
+    architecture with random weights, its released weights, or a preset
+    directory (a distilled student, a converted checkpoint).
 
     Args:
         config: dict from `load_config`.
@@ -79,11 +84,14 @@ def build_classifier(config, num_classes):
     ```
     """
     keras.utils.set_random_seed(config["seed"])
-    backbone = MobileBertBackbone.from_preset(
-        config["preset"], load_weights=False, **config["backbone_overrides"]
+    init = config.get("init", "random")
+    backbone = starting_backbone(
+        config["preset"], init, config["backbone_overrides"]
     )
-    preprocessor = MobileBertTextClassifierPreprocessor.from_preset(
-        config["preset"], sequence_length=config["sequence_length"]
+    tokenizer = starting_tokenizer(config["preset"], init)
+    check_vocabulary(backbone, tokenizer, init)
+    preprocessor = MobileBertTextClassifierPreprocessor(
+        tokenizer, sequence_length=config["sequence_length"]
     )
     return MobileBertClassifier(
         backbone=backbone, num_classes=num_classes, preprocessor=preprocessor
@@ -148,7 +156,7 @@ def run_classification(config, output_dir, log=print):
         f"model: {config['preset']} architecture with "
         f"{config['backbone_overrides']}, "
         f"{classifier.backbone.count_params():,} backbone parameters, "
-        "random initialization"
+        f"init {config['init']}"
     )
     train_ds = text_dataset(
         train_x, train_y, config["batch_size"], shuffle_seed=config["seed"]
