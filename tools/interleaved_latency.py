@@ -3,7 +3,9 @@
 The machine is shared and its load drifts, so timing one model after the
 other compares different machines. This script loads every model into one
 process and runs them in rounds: each round times every model a few times,
-starting with a different model each round. Medians over all rounds and
+in a new random order. ONNX Runtime's and OpenMP's threads are told not to
+spin between runs: spinning threads steal the CPU from whichever model
+runs next. Medians over all rounds and
 ratios between models are then comparable; the median of the per-round
 ratios is reported too, as it cancels slow drift in the load.
 
@@ -27,6 +29,7 @@ imports TensorFlow.
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import time
@@ -92,6 +95,10 @@ def onnx_runner(path, ids, num_threads):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
+    # ONNX Runtime's threads spin after each run by default; in an
+    # interleaved process they would steal the CPU from the next model
+    # (measured: the LiteRT file timed right after it ran 2x slower).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(
         str(path), options, providers=["CPUExecutionProvider"]
     )
@@ -114,6 +121,8 @@ def onnx_runner(path, ids, num_threads):
 
 def torch_runner(model_name, ids, num_threads, trained_norms=False):
     """A no-argument callable running an HF PyTorch model, eager."""
+    # OpenMP threads would spin after each run, as ONNX Runtime's do.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     from onnx_reference import build_torch_model
 
@@ -152,8 +161,11 @@ def interleave(runners, rounds, per_round, warmup=2, log=None):
         for _ in range(warmup):
             runners[name]()
     times = {name: [] for name in names}
+    # A new random order each round: whatever one model leaves behind
+    # (warm caches, threads still awake) falls on every other model alike.
+    rng = np.random.RandomState(0)
     for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
+        order = [names[i] for i in rng.permutation(len(names))]
         for name in order:
             for _ in range(per_round):
                 start = time.perf_counter()

@@ -461,9 +461,16 @@ def fully_connected_by_shape(nodes, shapes):
     return {k: {"ms": ms, "count": n} for k, (ms, n) in groups.items()}
 
 
-def report(path, num_threads, runs, num_layers=None, top=10):
+def report(
+    path, num_threads, runs, num_layers=None, top=10, vocabulary_size=30522
+):
     """Profile and inspect one file; return a JSON-ready dict and text."""
-    summary, seconds = profile_file(path, num_threads=num_threads, runs=runs)
+    summary, seconds = profile_file(
+        path,
+        num_threads=num_threads,
+        runs=runs,
+        vocabulary_size=vocabulary_size,
+    )
     nodes = parse_run_order(summary)
     info = structure(path, num_layers)
     types = by_type(nodes, summary, runs)
@@ -529,12 +536,18 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--layers", type=int, help="Transformer blocks.")
     parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--vocabulary-size", type=int, default=30522)
     parser.add_argument("--json", help="Write all results here.")
     args = parser.parse_args(argv)
     results = []
     for path in args.files:
         result, text = report(
-            pathlib.Path(path), args.threads, args.runs, args.layers, args.top
+            pathlib.Path(path),
+            args.threads,
+            args.runs,
+            args.layers,
+            args.top,
+            args.vocabulary_size,
         )
         print(text + "\n", flush=True)
         results.append(result)
