@@ -44,15 +44,18 @@ def small_files(tmp_path_factory):
     return paths
 
 
-def test_float32_profile_counts_every_fully_connected(small_files):
-    profile = _load("profile_litert")
-    result, text = profile.report(
-        small_files["float32"],
+def _report(path):
+    return _load("profile_litert").report(
+        path,
         num_threads=1,
         runs=3,
         num_layers=2,
         vocabulary_size=VOCABULARY_SIZE,
     )
+
+
+def test_float32_profile_counts_every_fully_connected(small_files):
+    result, text = _report(small_files["float32"])
     structure = result["structure"]
     fc_ops = structure["ops"]["FULLY_CONNECTED"]
     # Embedding projection + 2 blocks x (2 bottleneck + q, k, v + output
@@ -70,14 +73,7 @@ def test_float32_profile_counts_every_fully_connected(small_files):
 
 
 def test_int8_profile_names_the_ops_outside_the_delegate(small_files):
-    profile = _load("profile_litert")
-    result, _ = profile.report(
-        small_files["int8"],
-        num_threads=1,
-        runs=3,
-        num_layers=2,
-        vocabulary_size=VOCABULARY_SIZE,
-    )
+    result, _ = _report(small_files["int8"])
     outside = {row["type"] for row in result["outside_delegate"]}
     # XNNPACK has no int8 softmax.
     assert "SOFTMAX" in outside
@@ -122,6 +118,14 @@ def test_summarize_ratios_by_hand():
     )
     with pytest.raises(SystemExit, match="NAME/NAME"):
         latency.summarize(times, per_round=2, ratios=["b/c"])
+
+
+def test_json_is_written_whole(tmp_path):
+    profile = _load("profile_litert")
+    path = tmp_path / "sub" / "out.json"
+    profile.write_json({"a": [1, 2]}, path)
+    assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ]\n}'
+    assert sorted(p.name for p in path.parent.iterdir()) == ["out.json"]
 
 
 def test_interleave_runs_every_model_every_round():

@@ -28,9 +28,7 @@ imports TensorFlow.
 """
 
 import argparse
-import json
 import os
-import pathlib
 import sys
 import time
 
@@ -88,8 +86,14 @@ def litert_runner(path, ids, num_threads):
     return run
 
 
-def onnx_runner(path, ids, num_threads):
-    """A no-argument callable running an ONNX file in ONNX Runtime."""
+def onnx_runner(path, ids, num_threads, spinning=False):
+    """A no-argument callable running an ONNX file in ONNX Runtime.
+
+    `spinning=True` keeps ONNX Runtime's default: its threads spin after
+    each run, which helps ONNX Runtime and slows down the model timed next
+    (a sleep between calls does not fix it: it slows LiteRT's next run
+    even more, measured 11 -> 16 ms).
+    """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -98,7 +102,8 @@ def onnx_runner(path, ids, num_threads):
     # ONNX Runtime's threads spin after each run by default; in an
     # interleaved process they would steal the CPU from the next model
     # (measured: the LiteRT file timed right after it ran 2x slower).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(
         str(path), options, providers=["CPUExecutionProvider"]
     )
@@ -243,6 +248,14 @@ def main(argv=None):
         action="store_true",
         help="Draw the HF MobileBERT NoNorm weights at random.",
     )
+    parser.add_argument(
+        "--onnx-spinning",
+        action="store_true",
+        help=(
+            "Keep ONNX Runtime's default spinning threads: faster for ONNX "
+            "Runtime, slower for whatever runs next."
+        ),
+    )
     parser.add_argument("--ratio", action="append", metavar="A/B")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sequence-length", type=int, default=128)
@@ -255,7 +268,9 @@ def main(argv=None):
     for name, path in _named(args.litert, "--litert"):
         runners[name] = litert_runner(path, ids, args.threads)
     for name, path in _named(args.onnx, "--onnx"):
-        runners[name] = onnx_runner(path, ids, args.threads)
+        runners[name] = onnx_runner(
+            path, ids, args.threads, spinning=args.onnx_spinning
+        )
     for name, model in _named(args.torch, "--torch"):
         runners[name] = torch_runner(
             model, ids, args.threads, args.torch_trained_norms
@@ -274,17 +289,13 @@ def main(argv=None):
         "sequence_length": args.sequence_length,
         "rounds": args.rounds,
         "per_round": args.per_round,
+        "onnx_spinning": args.onnx_spinning,
     }
     print(format_summary(result))
     if args.json:
-        path = pathlib.Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Not keras_mobilebert.utils.files.atomic_path: importing the
-        # package runs its __init__, which loads TensorFlow into the timed
-        # process.
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2))
-        tmp.replace(path)
+        from profile_litert import write_json
+
+        write_json(result, args.json)
 
 
 if __name__ == "__main__":

@@ -529,6 +529,25 @@ def report(
     return result, "\n".join(lines)
 
 
+def write_json(data, path):
+    """Write `data` as JSON with `keras_mobilebert.utils.files.atomic_path`.
+
+    The helper's module is loaded from its file: importing the package would
+    run its `__init__` and load TensorFlow into the measured process.
+    """
+    import importlib.util
+
+    source = pathlib.Path(__file__).resolve().parent.parent
+    source = source / "keras_mobilebert" / "utils" / "files.py"
+    spec = importlib.util.spec_from_file_location("_km_files", source)
+    files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(files)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with files.atomic_path(path) as tmp:
+        pathlib.Path(tmp).write_text(json.dumps(data, indent=2))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="profile_litert")
     parser.add_argument("files", nargs="+")
@@ -552,13 +571,7 @@ def main(argv=None):
         print(text + "\n", flush=True)
         results.append(result)
     if args.json:
-        out = pathlib.Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        # Not keras_mobilebert.utils.files.atomic_path: importing the
-        # package would load TensorFlow into the profiled process.
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        tmp.replace(out)
+        write_json(results, args.json)
 
 
 if __name__ == "__main__":
