@@ -69,9 +69,7 @@ def test_folded_backbone_has_no_norm_weights_but_one_output_affine():
 def test_folding_an_identity_norm_changes_no_weight():
     # Fresh NoNorms are x * 1 + 0: the fold must leave every dense alone.
     backbone = MobileBertBackbone(**SMALL_BACKBONE)
-    values = folded_weights(
-        {v.path: v.numpy() for v in backbone.weights}, backbone.get_config()
-    )
+    values = folded_weights(backbone)
     for v in backbone.weights:
         if not v.path.endswith(("/gamma", "/beta")):
             np.testing.assert_array_equal(values[v.path], v.numpy())
@@ -83,7 +81,7 @@ def test_a_single_dense_fold_by_hand():
     # One NoNorm (g, b) before a dense (W, c): W' = diag(g) W, c' = c + b W.
     backbone = _trained_norms(MobileBertBackbone(**SMALL_BACKBONE))
     weights = {v.path: v.numpy() for v in backbone.weights}
-    values = folded_weights(weights, backbone.get_config())
+    values = folded_weights(backbone)
     g = weights["embeddings/norm/gamma"].astype("float64")
     b = weights["embeddings/norm/beta"].astype("float64")
     path = "transformer_layer_0/attention/value/"

@@ -13,13 +13,14 @@ axis) and keep only `z`:
   `z + Dense''(x)`, a plain ADD.
 
 So the 8 NoNorms of each block (16 element-wise ops on 128 x 128 and
-128 x 512 tensors) disappear; one affine map at the end restores the exact
+128 x 512 tensors) disappear; the converter itself folds only the 2 that
+directly follow a dense layer, not the 6 behind a residual sum, so a
+24-block file loses 288 ops (3% of its float32 and dynamic-range time,
+docs/performance.md). One affine map at the end restores the exact
 sequence output (and, separately, the `[CLS]` vector, so a classifier's file
 does not pay for the whole sequence). In real arithmetic the copy computes
 the same function; in float32 it differs by rounding (checked by the tests
-and by `to_litert`'s verification against the original model). A converter
-cannot do this itself: it only folds a multiply that directly follows a
-fully-connected op, not one behind a residual sum.
+and by `to_litert`'s verification against the original model).
 
 Meant for float32 and dynamic-range export. Not for full-integer int8: the
 folded residual streams carry per-channel scales `a`, which per-tensor int8
@@ -29,6 +30,7 @@ activations represent worse (measured: twice the int8 error on 8 blocks).
 import keras
 import numpy as np
 
+from keras_mobilebert.layers.layer_math import attention_inputs
 from keras_mobilebert.layers.no_norm import NoNorm
 from keras_mobilebert.layers.substitution import layer_substitution
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
@@ -68,7 +70,9 @@ class NormFoldedMobileBertBackbone(MobileBertBackbone):
 
     Example:
     ```python
-    folded = keras_mobilebert.models.fold_norms(backbone)
+    from keras_mobilebert.models.mobilebert.norm_folding import fold_norms
+
+    folded = fold_norms(backbone)  # a NormFoldedMobileBertBackbone
     ```
     """
 
@@ -158,72 +162,62 @@ class _Folder:
         self.folded[path + "/bias"] = bias
 
 
-def _fold_embeddings(folder, config):
-    p = "embeddings/"
-    for name in ("token_embedding/embeddings", "position_embeddings"):
-        folder.folded[p + name] = folder.source[p + name]
-    folder.folded[p + "segment_embedding/embeddings"] = folder.source[
-        p + "segment_embedding/embeddings"
-    ]
-    if p + "embedding_transformation/kernel" in folder.source:
-        folder.dense(p + "embedding_transformation")
-    return folder.norm(_Basis.exact(config["hidden_dim"]), p + "norm")
+def _fold_embeddings(folder, embeddings):
+    """The basis of the embedding output (its dense layer is exact)."""
+    return folder.norm(_Basis.exact(embeddings.hidden_dim), "embeddings/norm")
 
 
-def _fold_block(folder, p, prev, config):
-    """Fold one block; return the basis of its output."""
-    bottleneck = config["use_bottleneck"]
-    shares = (
-        bottleneck
-        and config["key_query_shared_bottleneck"]
-        and not config["use_bottleneck_attention"]
-    )
-    if bottleneck:
+def _fold_block(folder, block, prev):
+    """Fold one `MobileBertTransformerBlock`; return its output's basis.
+
+    Which tensor feeds the query, key and value is the block's own choice
+    (`attention_inputs`, applied here to bases instead of tensors).
+    """
+    p = block.path + "/"
+    shared = None
+    if block.use_bottleneck:
         b = p + "bottleneck_input/"
         folder.dense(b + "input_dense", prev)
-        layer_input = folder.norm(
-            _Basis.exact(config["bottleneck_dim"]), b + "input_norm"
-        )
+        exact = _Basis.exact(block.bottleneck_dim)
+        layer_input = folder.norm(exact, b + "input_norm")
+        if block.shares_query_key:
+            folder.dense(b + "attention_dense", prev)
+            shared = folder.norm(exact, b + "attention_norm")
     else:
         layer_input = prev
-    if shares:
-        folder.dense(b + "attention_dense", prev)
-        shared = folder.norm(
-            _Basis.exact(config["bottleneck_dim"]), b + "attention_norm"
-        )
-        query_key, value = shared, prev
-    elif bottleneck and config["use_bottleneck_attention"]:
-        query_key, value = layer_input, layer_input
-    else:
-        query_key, value = prev, prev
-    folder.dense(p + "attention/query", query_key)
-    folder.dense(p + "attention/key", query_key)
+    query, key, value = attention_inputs(
+        prev,
+        layer_input,
+        shared,
+        block.shares_query_key,
+        block.attention_variant,
+    )
+    folder.dense(p + "attention/query", query)
+    folder.dense(p + "attention/key", key)
     folder.dense(p + "attention/value", value)
     folder.dense(p + "attention_output_dense", adds_to=layer_input)
     inner = folder.norm(layer_input, p + "attention_output_norm")
-    for j in range(config["num_feedforward_networks"]):
+    for j in range(block.num_feedforward_networks):
         f = f"{p}stacked_ffn/ffn_{j}_"
         folder.dense(f + "intermediate", inner)
         folder.dense(f + "output", adds_to=inner)
         inner = folder.norm(inner, f + "norm")
-    if not bottleneck:
+    if not block.use_bottleneck:
         return inner
     folder.dense(p + "bottleneck_output/dense", inner, prev)
     return folder.norm(prev, p + "bottleneck_output/norm")
 
 
-def folded_weights(weights, config):
+def folded_weights(backbone):
     """The weights of the norm-folded copy of a backbone.
 
     Args:
-        weights: dict of weight path (`variable.path`) to array, a
-            `MobileBertBackbone`'s weights.
-        config: the backbone's `get_config()`.
+        backbone: a `MobileBertBackbone` with `normalization="no_norm"`.
 
     Returns:
-        A dict of path to float32 array: every dense layer folded, the
-        tables as they were, no NoNorm weights, and `output_affine/gamma`
-        and `output_affine/beta` for the final map.
+        A dict of weight path to float32 array: every dense layer folded,
+        the tables as they were, no NoNorm weights, and
+        `output_affine/gamma` and `output_affine/beta` for the final map.
 
     Raises:
         ValueError: the model does not use NoNorm, or a residual stream's
@@ -231,20 +225,18 @@ def folded_weights(weights, config):
 
     Example:
     ```python
-    values = folded_weights(
-        {v.path: v.numpy() for v in backbone.weights}, backbone.get_config()
-    )
+    values = folded_weights(backbone)
     ```
     """
-    if config["normalization"] != "no_norm":
+    if backbone.normalization != "no_norm":
         raise ValueError(
             "Only NoNorm models fold; this one uses normalization="
-            f"{config['normalization']!r}."
+            f"{backbone.normalization!r}."
         )
-    folder = _Folder(weights)
-    basis = _fold_embeddings(folder, config)
-    for i in range(config["num_layers"]):
-        basis = _fold_block(folder, f"transformer_layer_{i}/", basis, config)
+    folder = _Folder({v.path: v.numpy() for v in backbone.weights})
+    basis = _fold_embeddings(folder, backbone.embeddings)
+    for block in backbone.transformer_layers:
+        basis = _fold_block(folder, block, basis)
     folder.folded["output_affine/gamma"] = basis.a
     folder.folded["output_affine/beta"] = basis.c
     for path, value in folder.source.items():
@@ -265,10 +257,11 @@ def fold_norms(model):
     """A copy of a NoNorm MobileBERT with its NoNorms folded into weights.
 
     For float32 and dynamic-range LiteRT export: the copy computes the same
-    outputs up to float32 rounding with 16 fewer element-wise ops per block
-    (see the module docstring). The original is untouched; verify the
-    export against it (`to_litert` compares with the model it is given, so
-    compare the copy's file with the original's outputs).
+    outputs up to float32 rounding with 12 fewer element-wise ops per block
+    in the converted file (see the module docstring). The original is
+    untouched; verify the export against it (`to_litert` compares with the
+    model it is given, so compare the copy's file with the original's
+    outputs).
 
     Args:
         model: a `MobileBertBackbone` with `normalization="no_norm"`, or a
@@ -294,11 +287,8 @@ def fold_norms(model):
             "fold_norms takes a MobileBertBackbone or a task built on one; "
             f"received {type(backbone).__name__}."
         )
-    config = backbone.get_config()
-    values = folded_weights(
-        {v.path: v.numpy() for v in backbone.weights}, config
-    )
-    folded = NormFoldedMobileBertBackbone.from_config(config)
+    values = folded_weights(backbone)
+    folded = NormFoldedMobileBertBackbone.from_config(backbone.get_config())
     _assign(folded.weights, values, folded.name)
     if model is backbone:
         return folded
