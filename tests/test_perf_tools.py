@@ -26,21 +26,29 @@ def _load(name):
 def small_files(tmp_path_factory):
     pytest.importorskip("ai_edge_litert")
     from keras_mobilebert import MobileBertBackbone
-    from keras_mobilebert.export import litert
+    from keras_mobilebert.export import to_litert
     from tests.models.helpers import SMALL_BACKBONE
+    from tests.models.helpers import backbone_inputs
 
     backbone = MobileBertBackbone(
         **{**SMALL_BACKBONE, "attention_mask_mode": "fill"}
     )
-    samples = litert.random_inputs(backbone.vocabulary_size, 8, 8, seed=0)
+    batch = backbone_inputs(batch=8, length=8, seed=0)
+    samples = [{k: v[i] for k, v in batch.items()} for i in range(8)]
     folder = tmp_path_factory.mktemp("files")
     paths = {}
     for mode in ("float32", "int8"):
-        data = litert.convert(
-            backbone, mode, sequence_length=8, representative_samples=samples
-        )
         paths[mode] = folder / f"{mode}.tflite"
-        paths[mode].write_bytes(data)
+        to_litert(
+            backbone,
+            paths[mode],
+            quantization=mode,
+            sequence_length=8,
+            representative_data=samples,
+            num_samples=4,
+            tolerance={"relative_error": 1.0, "label_agreement": 0.0},
+            log=None,
+        )
     return paths
 
 

@@ -97,25 +97,23 @@ def test_int8_file_has_zero_point_zero_matmul_inputs(tmp_path):
     pytest.importorskip("ai_edge_litert")
     from ai_edge_litert.interpreter import Interpreter
 
-    from keras_mobilebert.export import litert
+    from keras_mobilebert.export import to_litert
 
     keras.utils.set_random_seed(0)
     backbone = MobileBertBackbone(**CONFIG)
-    samples = litert.random_inputs(backbone.vocabulary_size, 12, 16, seed=3)
-    names = {"ids": "token_ids", "mask": "padding_mask"}
-    rows = [{names.get(k, k): v for k, v in s.items()} for s in samples]
+    rows = _rows(backbone_inputs(batch=16, length=12, seed=3))
     zero_points = {}
     for name, model in (
         ("plain", backbone),
         ("symmetric", symmetric_attention_ranges(backbone, rows)),
     ):
         path = tmp_path / f"{name}.tflite"
-        litert.to_litert(
+        to_litert(
             model,
             path,
             quantization="int8",
             sequence_length=12,
-            representative_data=samples,
+            representative_data=rows,
             num_samples=8,
             log=None,
         )
