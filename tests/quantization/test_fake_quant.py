@@ -127,7 +127,7 @@ def test_quantize_aware_rejects_other_models():
     backbone = MobileBertBackbone(**SMALL_BACKBONE)
     with pytest.raises(ValueError, match="already quantization-aware"):
         quantize_aware(quantize_aware(backbone))
-    with pytest.raises(TypeError, match="MobileBertClassifier"):
+    with pytest.raises(TypeError, match="MobileBertTextClassifier"):
         quantize_aware(keras.Sequential([keras.layers.Dense(2)]))
 
 
