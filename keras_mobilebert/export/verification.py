@@ -29,7 +29,9 @@ class ExportResult:
         path: `pathlib.Path` of the `.tflite` file.
         quantization: string, one of `QUANTIZATIONS`.
         size_bytes: int. File size.
-        max_abs_error: float. Largest |LiteRT - Keras| over sample outputs.
+        max_abs_error: float. Largest |LiteRT - Keras| over sample outputs
+            (a classifier file's probabilities against the softmax of the
+            Keras logits).
         relative_error: float. `max_abs_error` over the largest |Keras|.
         label_agreement: float or None. Share of samples with the same
             argmax (classifiers and masked LMs only).

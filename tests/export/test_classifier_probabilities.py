@@ -15,16 +15,10 @@ pytest.importorskip("ai_edge_litert")
 from keras_mobilebert import MobileBertClassifier  # noqa: E402
 from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.export.signatures import classifier_output  # noqa: E402
+from tests.numpy_reference import softmax  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
 TEXTS = helpers.toy_texts(48, seed=11)[0]
-
-
-def _softmax(logits):
-    # Written out here, independent of the package's helper.
-    logits = np.asarray(logits, "float64")
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _export(classifier, path, quantization):
@@ -52,7 +46,7 @@ def test_classifier_file_gives_softmax_of_the_keras_logits(
     # The Keras model still returns logits (KerasHub's convention).
     assert not np.allclose(logits.sum(axis=1), 1.0, atol=1e-2)
     assert np.abs(logits).max() > 1.0
-    expected = _softmax(logits)
+    expected = softmax(np.asarray(logits, "float64"))
     assert np.all(probabilities >= 0) and np.all(probabilities <= 1)
     # The mode's tolerance, on probabilities now (at most 1).
     limits = export.MODES[quantization].tolerance()
@@ -106,7 +100,8 @@ def test_verification_compares_probabilities(tmp_path):
     )
     samples = export.texts_to_inputs(classifier, TEXTS[:32])
     got = export.run_tflite((tmp_path / "c.tflite").read_bytes(), samples)
-    expected = _softmax(classifier.predict(TEXTS[:32], verbose=0))
+    logits = classifier.predict(TEXTS[:32], verbose=0)
+    expected = softmax(np.asarray(logits, "float64"))
     difference = np.max(np.abs(got["probabilities"] - expected))
     # The reported error is the probability error (not a logit one).
     assert result.max_abs_error == pytest.approx(difference, abs=1e-6)

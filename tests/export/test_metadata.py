@@ -10,6 +10,7 @@ from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
 from keras_mobilebert.export.metadata import read_metadata  # noqa: E402
 from tests.models.helpers import VOCAB  # noqa: E402
+from tests.numpy_reference import softmax  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
 LABELS = ["negative", "positive"]
@@ -22,13 +23,6 @@ SENTENCES = [
 
 
 QUANTIZATIONS = ["float32", "int8"]
-
-
-def _softmax(logits):
-    # Written out here, independent of the package's helper.
-    logits = np.asarray(logits, "float64")
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +78,7 @@ def test_mediapipe_scores_are_probabilities(exported_files, quantization):
     classifier, paths = exported_files
     # Keras returns logits; the file gives their softmax.
     logits = classifier.predict(SENTENCES, verbose=0)
-    expected = _softmax(logits)
+    expected = softmax(np.asarray(logits, "float64"))
     limits = export.MODES[quantization].tolerance()
     options = text.TextClassifierOptions(
         base_options=base_options.BaseOptions(
@@ -146,7 +140,7 @@ def test_task_library_scores_are_probabilities(request, quantization):
     expected = {
         "sentences": sentences,
         "labels": [int(i) for i in logits.argmax(-1)],
-        "scores": _softmax(logits).tolist(),
+        "scores": softmax(np.asarray(logits, "float64")).tolist(),
     }
     report = checker.check(paths[quantization], expected, python)
     limits = export.MODES[quantization].tolerance()
