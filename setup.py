@@ -48,6 +48,10 @@ setup(
         # interpreter before it is written (tf.lite.Interpreter gives
         # several times larger int8 errors, REFERENCE.md section 7).
         "ai-edge-litert>=2.3,<3",
+        # KerasHub's Hugging Face loader imports it, and the distillation
+        # teacher minilm_l6 (the README's distill command) loads through
+        # it: without it `distill` failed at once in the README's install.
+        "safetensors>=0.4",
     ],
     extras_require={
         "tfmot": [
@@ -63,9 +67,8 @@ setup(
         # and vocabulary into a classifier file, and is the on-device client
         # the metadata tests classify strings with.
         "metadata": ["mediapipe>=1.2.3,<2"],
-        # Downloads hf:// handles; safetensors only speeds reading up (the
-        # converter reads and writes the format itself).
-        "convert": ["huggingface_hub>=0.20", "safetensors>=0.4"],
+        # Downloads hf:// handles (the README names it beside the command).
+        "convert": ["huggingface_hub>=0.20"],
         # Reference tools only (tools/make_parity_fixtures.py and the tests
         # against live transformers models); never needed at run time. torch
         # is pinned to the CPU-only wheel these machines carry: an unpinned
@@ -78,7 +81,6 @@ setup(
             # keras_hub's test harness imports grain.
             "keras-hub[grain]>=0.32,<0.33",
             "huggingface_hub>=0.20",
-            "safetensors>=0.4",
             # So the MediaPipe tests run in CI. tfmot stays out: TF-MOT 0.8.1
             # pins absl-py~=1.2, mediapipe needs absl-py~=2.3.
             "mediapipe>=1.2.3,<2",

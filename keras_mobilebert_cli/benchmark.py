@@ -65,6 +65,8 @@ def run(args):
 def main(argv=None):
     """Entry point of `tools/benchmark_litert.py`: the same options.
 
+    Returns the exit status (1, with one line, for a missing dependency).
+
     Example:
     ```python
     main(["--models", "mobilebert_tiny", "--runs", "5"])
@@ -74,13 +76,19 @@ def main(argv=None):
     import gc
     import sys
 
+    from keras_mobilebert_cli.missing_dependencies import run_reporting_missing
     from keras_mobilebert_cli.startup import start_library
 
     parser = argparse.ArgumentParser(prog="benchmark_litert")
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["benchmark"] + list(argv or sys.argv[1:]))
-    start_library()
-    run(args)
+
+    def start_and_run():
+        start_library()
+        return run(args)
+
+    status = run_reporting_missing("benchmark_litert", start_and_run)
     # Many conversions leave a large heap; CPython's last full collection
     # at exit then takes minutes. Everything is written: skip it.
     gc.freeze()
+    return status or 0

@@ -19,6 +19,7 @@ from keras_mobilebert_cli import distill
 from keras_mobilebert_cli import export
 from keras_mobilebert_cli import finetune
 from keras_mobilebert_cli import info
+from keras_mobilebert_cli.missing_dependencies import run_reporting_missing
 from keras_mobilebert_cli.startup import start_library
 
 SUBCOMMANDS = (info, finetune, convert, distill, export, benchmark)
@@ -49,7 +50,9 @@ def main(argv=None):
     """Entry point of the `keras-mobilebert` console script.
 
     Parses `argv` (default `sys.argv[1:]`), starts TensorFlow and the
-    library quietly, runs the subcommand and returns its exit status.
+    library quietly, runs the subcommand and returns its exit status. A
+    missing dependency is one line naming the extra to install (status 1),
+    not a traceback.
 
     Example:
     ```python
@@ -57,14 +60,20 @@ def main(argv=None):
     ```
     """
     args = build_parser().parse_args(argv)
-    start_library()
-    status = args.func(args)
+    status = run_reporting_missing(
+        f"keras-mobilebert {args.command}", _start_and_run, args
+    )
     # After a conversion or training the heap holds a large graph of
     # TensorFlow objects, and CPython's last full collection at exit can
     # take minutes. The command's files are written: freeze the heap so
     # the exit skips that collection.
     gc.freeze()
     return status if isinstance(status, int) else 0
+
+
+def _start_and_run(args):
+    start_library()
+    return args.func(args)
 
 
 if __name__ == "__main__":

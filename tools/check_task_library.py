@@ -18,10 +18,13 @@ subprocess runs (`--worker`, imports only `tflite_support`).
     python tools/check_task_library.py model.tflite \
         --preset my_classifier --sentences sentences.txt
     # Or from a JSON file {"sentences": [...], "labels": [...],
-    # optionally "logits": [[...], ...]}:
+    # optionally "scores": [[...], ...], what the file should report}:
     python tools/check_task_library.py model.tflite --expected expected.json
 
-Prints a JSON report and exits 1 if any label differs.
+Prints a JSON report and exits 1 if any label differs. A classifier file
+of several classes ends in a softmax, so the Task Library's scores are
+probabilities: the report gives the range of their per-sentence sums and
+their largest difference from the Keras model's softmax.
 """
 
 import argparse
@@ -140,7 +143,11 @@ def classify(tflite_path, sentences, python):
 
 
 def keras_expectations(preset, sentences, labels):
-    """Labels and logits of a Keras classifier preset, for `compare`.
+    """Labels and scores of a Keras classifier preset, for `compare`.
+
+    The scores are what its exported file reports: the softmax of the
+    Keras logits (the file's softmax), or the raw output of a one-output
+    or self-activated head.
 
     Needs the project's environment (TensorFlow, keras-hub).
 
@@ -158,13 +165,19 @@ def keras_expectations(preset, sentences, labels):
     import keras_hub
 
     import keras_mobilebert  # noqa: F401 (registers our classes)
+    from keras_mobilebert.export.signatures import PROBABILITIES
+    from keras_mobilebert.export.signatures import classifier_output
+    from keras_mobilebert.utils.numerics import softmax
 
     classifier = keras_hub.models.TextClassifier.from_preset(str(preset))
     logits = classifier.predict(list(sentences), verbose=0)
+    scores = logits
+    if classifier_output(classifier) == PROBABILITIES:
+        scores = softmax(logits)
     return {
         "sentences": list(sentences),
         "labels": [labels[int(i)] for i in logits.argmax(-1)],
-        "logits": logits.tolist(),
+        "scores": scores.tolist(),
     }
 
 
@@ -173,14 +186,17 @@ def compare(expected, scores, labels):
 
     Args:
         expected: dict with `sentences`, `labels` (names or class indices)
-            and optionally `logits` (the Keras classifier's).
+            and optionally `scores` (what the file should report: the
+            Keras classifier's probabilities; `logits`, the older key, is
+            read the same way).
         scores: what `classify` returned.
         labels: list of class names in index order.
 
     Returns:
-        A report dict: `num_sentences`, `num_agree`, the `disagreements`
-        and, with logits, `max_abs_score_difference` (the Task Library
-        reports the model's logits as scores).
+        A report dict: `num_sentences`, `num_agree`, the `disagreements`,
+        `score_sum_range` (the smallest and largest sum of one sentence's
+        scores: 1 for probabilities) and, with expected scores,
+        `max_abs_score_difference`.
 
     Example:
     ```python
@@ -189,7 +205,8 @@ def compare(expected, scores, labels):
     """
     disagreements = []
     max_difference = None
-    logits = expected.get("logits")
+    wanted = expected.get("scores", expected.get("logits"))
+    sums = []
     for index, sentence in enumerate(expected["sentences"]):
         want = expected["labels"][index]
         if isinstance(want, int):
@@ -199,16 +216,18 @@ def compare(expected, scores, labels):
             disagreements.append(
                 {"sentence": sentence, "expected": want, "task_library": got}
             )
-        if logits is not None:
+        sums.append(sum(scores[index][label] for label in labels))
+        if wanted is not None:
             difference = max(
-                abs(scores[index][label] - float(logit))
-                for label, logit in zip(labels, logits[index])
+                abs(scores[index][label] - float(score))
+                for label, score in zip(labels, wanted[index])
             )
             max_difference = max(max_difference or 0.0, difference)
     return {
         "num_sentences": len(expected["sentences"]),
         "num_agree": len(expected["sentences"]) - len(disagreements),
         "disagreements": disagreements,
+        "score_sum_range": [min(sums), max(sums)] if sums else None,
         "max_abs_score_difference": max_difference,
     }
 

@@ -338,7 +338,10 @@ def run_benchmark(
     if "torch" in modes and "mobilebert" in models:
         timing = time_torch(sequence_length, num_threads, runs, warmup)
         if timing is None:
-            log("  HF PyTorch: torch/transformers not installed, skipped")
+            log(
+                "  HF PyTorch: skipped, torch and transformers are not "
+                'installed (pip install "keras-mobilebert[parity]")'
+            )
         else:
             rows.append(
                 {"model": "mobilebert", "runtime": "hf pytorch", **timing}

@@ -2,8 +2,9 @@
 
 The last step of the fine-tuning job and of the QAT recipe: write the file
 with `to_litert`, then run it and the Keras model on every held-out text
-and compare them (accuracy of each, label agreement, largest logit
-difference).
+and compare them (accuracy of each, label agreement, largest difference
+of the file's output: probabilities, against `softmax` of the Keras
+logits, for a classifier file that ends in a softmax).
 """
 
 import pathlib
@@ -12,6 +13,8 @@ import numpy as np
 
 from keras_mobilebert.export.litert import to_litert
 from keras_mobilebert.export.samples import texts_to_inputs
+from keras_mobilebert.export.signatures import classifier_output
+from keras_mobilebert.export.signatures import classifier_scores
 from keras_mobilebert.export.signatures import keras_outputs
 from keras_mobilebert.export.verification import run_tflite
 
@@ -30,8 +33,8 @@ def tflite_accuracy(tflite_bytes, samples, labels, num_threads=1):
     tflite_accuracy(tflite_bytes, texts_to_inputs(clf, texts), labels)
     ```
     """
-    logits = run_tflite(tflite_bytes, samples, num_threads=num_threads)
-    predictions = logits["logits"].argmax(-1)
+    outputs = run_tflite(tflite_bytes, samples, num_threads=num_threads)
+    predictions = classifier_scores(outputs).argmax(-1)
     return float(np.mean(predictions == np.asarray(labels)))
 
 
@@ -67,15 +70,18 @@ def export_and_verify(
             int8.
         labels: optional list of class names: packs TFLite metadata (see
             `to_litert`).
-        log: callable taking one string.
+        log: callable taking one string, or None for silence.
 
     Returns:
         A dict: `path`, `quantization`, `size_bytes`, `attention_mask_mode`,
+        `output` (`"probabilities"` or `"logits"`, what the file gives),
         `max_abs_error` and `label_agreement` (the 64 verification
         samples), `keras_accuracy` and `tflite_accuracy` (held-out),
         `heldout_label_agreement` (share of held-out texts where the file
         and the Keras model predict the same label),
-        `heldout_max_abs_error` (largest logit difference), `test_size`.
+        `heldout_max_abs_error` (largest difference of the file's output
+        from the Keras model's, as probabilities for a file that gives
+        them), `test_size`.
 
     Example:
     ```python
@@ -84,6 +90,7 @@ def export_and_verify(
     )
     ```
     """
+    log = log or (lambda message: None)
     result = to_litert(
         classifier,
         path,
@@ -100,23 +107,27 @@ def export_and_verify(
     samples = texts_to_inputs(classifier, list(test_texts), length)
     truth = np.asarray(test_labels)
     tflite_bytes = pathlib.Path(path).read_bytes()
-    file_logits = run_tflite(tflite_bytes, samples)["logits"]
-    keras_logits = keras_outputs(classifier, "classifier", samples)["logits"]
-    file_logits = file_logits.reshape(keras_logits.shape)
+    output = classifier_output(classifier)
+    # The same quantity on both sides: probabilities (the file's softmax,
+    # NumPy's of the Keras logits) or the raw output.
+    file_scores = run_tflite(tflite_bytes, samples)[output]
+    keras_scores = keras_outputs(classifier, "classifier", samples)[output]
+    file_scores = file_scores.reshape(keras_scores.shape)
     report = {
         "path": str(result.path),
         "quantization": quantization,
         "size_bytes": result.size_bytes,
         "attention_mask_mode": result.attention_mask_mode,
+        "output": output,
         "max_abs_error": result.max_abs_error,
         "label_agreement": result.label_agreement,
-        "keras_accuracy": float(np.mean(keras_logits.argmax(-1) == truth)),
-        "tflite_accuracy": float(np.mean(file_logits.argmax(-1) == truth)),
+        "keras_accuracy": float(np.mean(keras_scores.argmax(-1) == truth)),
+        "tflite_accuracy": float(np.mean(file_scores.argmax(-1) == truth)),
         "heldout_label_agreement": float(
-            np.mean(file_logits.argmax(-1) == keras_logits.argmax(-1))
+            np.mean(file_scores.argmax(-1) == keras_scores.argmax(-1))
         ),
         "heldout_max_abs_error": float(
-            np.max(np.abs(file_logits - keras_logits))
+            np.max(np.abs(file_scores - keras_scores))
         ),
         "test_size": len(truth),
     }
@@ -124,7 +135,7 @@ def export_and_verify(
         f"{quantization}: held-out accuracy Keras "
         f"{report['keras_accuracy']:.4f}, LiteRT "
         f"{report['tflite_accuracy']:.4f} on {len(truth)} texts; same "
-        f"label {report['heldout_label_agreement']:.4f}, max |logit "
+        f"label {report['heldout_label_agreement']:.4f}, max |{output} "
         f"diff| {report['heldout_max_abs_error']:.3g}; "
         f"{result.size_bytes / 2**20:.2f} MiB"
     )

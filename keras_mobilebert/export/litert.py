@@ -16,6 +16,8 @@ from keras_mobilebert.export.attention_mask import with_attention_mask_mode
 from keras_mobilebert.export.conversion import convert
 from keras_mobilebert.export.conversion import convert_builtin
 from keras_mobilebert.export.errors import Float16RangeError
+from keras_mobilebert.export.metadata import add_classifier_metadata
+from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.export.modes import export_mode
 from keras_mobilebert.export.op_inspection import check_builtin_ops
 from keras_mobilebert.export.op_inspection import list_ops
@@ -99,7 +101,7 @@ def to_litert(
             vocabulary of the classifier's tokenizer and the labels, as
             associated files; MediaPipe's `TextClassifier` and the Task
             Library's `BertNLClassifier` then take raw strings. Needs
-            `pip install mediapipe` (for the metadata schema).
+            the `metadata` extra (MediaPipe's metadata schema).
         log: callable taking one string, or None for silence.
 
     Returns:
@@ -133,7 +135,9 @@ def to_litert(
         )
     limits = mode.tolerance(tolerance)
     if labels is not None:
-        _check_labels(model, kind, labels)  # Before the slow conversion.
+        # Before the slow conversion: the labels, and the metadata extra.
+        _check_labels(model, kind, labels)
+        metadata_schema()
     sequence_length = sequence_length or default_sequence_length(model)
     samples = to_samples(
         model,
@@ -201,7 +205,6 @@ def to_litert(
 
 
 def _with_metadata(model, kind, tflite_bytes, labels):
-    from keras_mobilebert.export.metadata import add_classifier_metadata
 
     _check_labels(model, kind, labels)
     labels = [str(label) for label in labels]

@@ -5,13 +5,16 @@ MediaPipe's `TextClassifier` and the Task Library's `BertNLClassifier`)
 names the input tensors `ids`, `mask` and `segment_ids`, carries a
 BertTokenizer process unit with the WordPiece vocabulary, and attaches the
 label file to the output tensor, named `probability` as the Task Library
-requires (it still holds logits). The vocabulary and labels are associated
+requires. The file's output is what `to_litert` put there: probabilities
+(a softmax in the graph) for a classifier of several classes, which both
+clients report as the scores, as they do Model Maker's; the raw output of
+a one-output or self-activated head. The vocabulary and labels are associated
 files, packed into the `.tflite` file as a zip archive appended after the
 flatbuffer (the TFLite metadata convention), so the model file is also a
 valid zip.
 
 The metadata flatbuffer classes come from MediaPipe's pure-Python copy of
-the metadata schema (`pip install mediapipe`); the TFLite model schema from
+the metadata schema (the `metadata` extra); the TFLite model schema from
 `ai_edge_litert`.
 """
 
@@ -33,7 +36,7 @@ def metadata_schema():
     fine-tuning job calls it to learn whether metadata can be written.
 
     Raises:
-        ImportError: naming `pip install mediapipe` when it is missing.
+        ImportError: naming the `metadata` extra when it is missing.
 
     Example:
     ```python
@@ -45,9 +48,17 @@ def metadata_schema():
     except ImportError as error:
         raise ImportError(
             "Writing TFLite metadata needs MediaPipe's metadata schema: "
-            "pip install mediapipe."
+            'pip install "keras-mobilebert[metadata]"'
         ) from error
     return metadata_schema_py_generated
+
+
+def _output_name(model):
+    """The name of the signature's one output (`probabilities`, `logits`)."""
+    for signature in model.signatureDefs or []:
+        for output in signature.outputs or []:
+            return output.name.decode("utf-8")
+    return None
 
 
 def _input_names(model):
@@ -75,7 +86,8 @@ def add_classifier_metadata(
 
     Args:
         tflite_bytes: bytes of a classifier exported by `to_litert` (inputs
-            `ids`, `mask`, `segment_ids`, one float output of logits).
+            `ids`, `mask`, `segment_ids`, one float output: probabilities,
+            or logits for a one-output head).
         vocabulary: list of WordPiece tokens, in id order.
         labels: list of class names, in class-index order.
         name: string. The model name in the metadata.
@@ -142,10 +154,13 @@ def add_classifier_metadata(
     labels_file.type = md.AssociatedFileType.TENSOR_AXIS_LABELS
     output = md.TensorMetadataT()
     # The Task Library's BertNLClassifier finds its score tensor by this
-    # metadata name (Model Maker's softmax output) and crashes without it;
-    # the values stay logits, which both clients report as scores.
+    # metadata name (Model Maker's softmax output) and crashes without it.
     output.name = SCORE_NAME
-    output.description = "Classification logits, one per label."
+    output.description = (
+        "Class probabilities (softmax of the logits), one per label."
+        if _output_name(model) == "probabilities"
+        else "Classification logits, one per label."
+    )
     output.content = md.ContentT()
     output.content.contentPropertiesType = (
         md.ContentProperties.FeatureProperties

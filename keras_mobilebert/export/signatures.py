@@ -5,11 +5,21 @@ A LiteRT file has one signature with int32 inputs named `ids`, `mask` and
 `mask_positions` for a masked LM; the Keras model takes `token_ids`,
 `padding_mask`, `segment_ids`. This module maps one onto the other and
 runs the model the way the file will be run.
+
+A classifier file outputs `probabilities`: a softmax over the classes is
+part of its graph (MediaPipe's `TextClassifier`, the Task Library and
+Model Maker's classifiers report and threshold the output as
+probabilities), while the Keras model keeps returning logits, as
+KerasHub's classifiers do. A classifier with one output (a regression
+head) or with an output activation of its own keeps its raw output,
+named `logits`.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_mobilebert.utils.numerics import softmax
 
 INPUT_NAMES = ("ids", "mask", "segment_ids")
 # Keras input name of each TFLite input name.
@@ -20,6 +30,10 @@ KERAS_INPUTS = {
 }
 # The mask_positions width when the model's preprocessor does not say.
 DEFAULT_MASK_POSITIONS = 20
+# The output of a classifier file: a softmax over the logits, or the
+# model's own output.
+PROBABILITIES = "probabilities"
+LOGITS = "logits"
 
 
 def model_kind(model):
@@ -117,6 +131,50 @@ def input_specs(model, kind, sequence_length, dynamic_shape):
     return specs
 
 
+def classifier_output(model):
+    """The output of a classifier's file: `"probabilities"` or `"logits"`.
+
+    `"probabilities"` (the file adds a softmax) for more than one class and
+    no output activation of the model's own; else `"logits"`, the model's
+    output as it is (a one-output regression head, or a classifier that
+    applies its own activation).
+
+    Args:
+        model: a KerasHub classifier, or the tf_keras twin of one (no
+            `activation` attribute: it outputs logits).
+
+    Example:
+    ```python
+    classifier_output(classifier)  # "probabilities"
+    ```
+    """
+    classes = getattr(model, "num_classes", None)
+    if classes is None:
+        classes = model.output.shape[-1]
+    activation = getattr(model, "activation", None)
+    name = getattr(activation, "__name__", None)
+    if int(classes) > 1 and name in (None, "linear"):
+        return PROBABILITIES
+    return LOGITS
+
+
+def classifier_scores(outputs):
+    """A classifier file's one output, whichever its name.
+
+    Example:
+    ```python
+    classifier_scores(run_tflite(tflite_bytes, samples)).argmax(-1)
+    ```
+    """
+    for name in (PROBABILITIES, LOGITS):
+        if name in outputs:
+            return outputs[name]
+    raise KeyError(
+        f"A classifier file outputs {PROBABILITIES!r} or {LOGITS!r}; this "
+        f"one has {sorted(outputs)}."
+    )
+
+
 def keras_inputs(arrays):
     """TFLite-named arrays to the Keras model's input dict.
 
@@ -128,21 +186,32 @@ def keras_inputs(arrays):
     return {KERAS_INPUTS.get(k, k): v for k, v in arrays.items()}
 
 
-def output_dict(kind, outputs):
+def output_dict(kind, outputs, classifier_output_name=LOGITS):
     """The model's outputs as the file's named outputs.
+
+    Args:
+        kind: string. See `model_kind`.
+        outputs: the model's outputs (tensors).
+        classifier_output_name: `"probabilities"` (a softmax over the
+            logits in the graph) or `"logits"`; see `classifier_output`.
 
     Example:
     ```python
-    output_dict("classifier", logits)  # {"logits": logits}
+    output_dict("classifier", logits, "probabilities")
     ```
     """
+    if kind == "classifier" and classifier_output_name == PROBABILITIES:
+        return {PROBABILITIES: tf.nn.softmax(outputs, axis=-1)}
     if kind in ("classifier", "masked_lm"):
-        return {"logits": outputs}
+        return {LOGITS: outputs}
     return {k: outputs[k] for k in ("sequence_output", "pooled_output")}
 
 
 def serving_fn(model, kind):
     """The function the file computes: TFLite-named tensors to outputs.
+
+    A classifier's logits go through a softmax when `classifier_output`
+    says `"probabilities"`.
 
     Args:
         model: a Keras 3 or tf_keras model taking the Keras inputs.
@@ -153,13 +222,14 @@ def serving_fn(model, kind):
     serve = tf.function(serving_fn(classifier, "classifier"))
     ```
     """
+    scores = classifier_output(model) if kind == "classifier" else LOGITS
 
     def serve(*tensors):
         names = list(INPUT_NAMES)
         if kind == "masked_lm":
             names.append("mask_positions")
         inputs = keras_inputs(dict(zip(names, tensors)))
-        return output_dict(kind, model(inputs, training=False))
+        return output_dict(kind, model(inputs, training=False), scores)
 
     return serve
 
@@ -173,16 +243,24 @@ def keras_outputs(model, kind, samples):
         samples: list of dicts of int32 arrays `(1, sequence)`.
 
     Returns:
-        A dict of output name to NumPy arrays, the samples concatenated.
+        A dict of output name to NumPy arrays, the samples concatenated,
+        named as the file's outputs: for a classifier file that outputs
+        probabilities, `softmax` (NumPy, float64) of the Keras logits, the
+        reference the file's own softmax is checked against.
 
     Example:
     ```python
-    keras_outputs(classifier, "classifier", samples)["logits"]
+    keras_outputs(classifier, "classifier", samples)["probabilities"]
     ```
     """
     batch = {
         k: np.concatenate([s[k] for s in samples], axis=0) for k in samples[0]
     }
     outputs = model(keras_inputs(batch), training=False)
-    outputs = output_dict(kind, outputs)
-    return {k: keras.ops.convert_to_numpy(v) for k, v in outputs.items()}
+    outputs = {
+        k: keras.ops.convert_to_numpy(v)
+        for k, v in output_dict(kind, outputs).items()
+    }
+    if kind == "classifier" and classifier_output(model) == PROBABILITIES:
+        return {PROBABILITIES: softmax(outputs[LOGITS])}
+    return outputs

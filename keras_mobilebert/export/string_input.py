@@ -7,7 +7,9 @@ to the fixed length, the mask) is plain TensorFlow that converts to builtin
 LiteRT ops. The tokenizer becomes tensorflow-text custom ops
 (`FastBertNormalize`, `FastWordpieceTokenize`, ...): an app registers them
 (`tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS` in Python); any other
-non-builtin op is an error, as in `to_litert`.
+non-builtin op is an error, as in `to_litert`. Like `to_litert`'s
+classifier files, it outputs `probabilities` (a softmax in the graph)
+unless the classifier has one output or an activation of its own.
 """
 
 import pathlib
@@ -23,8 +25,13 @@ from keras_mobilebert.export.errors import UnsupportedOpsError
 from keras_mobilebert.export.errors import VerificationError
 from keras_mobilebert.export.modes import MODES
 from keras_mobilebert.export.op_inspection import check_builtin_ops
+from keras_mobilebert.export.signatures import PROBABILITIES
+from keras_mobilebert.export.signatures import classifier_output
+from keras_mobilebert.export.signatures import classifier_scores
+from keras_mobilebert.export.signatures import output_dict
 from keras_mobilebert.export.verification import compare_outputs
 from keras_mobilebert.utils.files import atomic_path
+from keras_mobilebert.utils.numerics import softmax
 
 # Custom ops of tensorflow-text's FastBertTokenizer in LiteRT.
 TEXT_OPS = (
@@ -49,7 +56,11 @@ def _string_interpreter(tflite_bytes):
 
 
 def run_string_model(tflite_bytes, texts):
-    """Logits of a string-input `.tflite` file for each text.
+    """The output of a string-input `.tflite` file for each text.
+
+    Returns:
+        A NumPy array, one row per text: the probabilities (or, for a
+        file without a softmax, the logits).
 
     Example:
     ```python
@@ -58,7 +69,10 @@ def run_string_model(tflite_bytes, texts):
     """
     runner = _string_interpreter(tflite_bytes).get_signature_runner()
     return np.concatenate(
-        [runner(text=np.array([t], dtype=object))["logits"] for t in texts]
+        [
+            classifier_scores(runner(text=np.array([t], dtype=object)))
+            for t in texts
+        ]
     )
 
 
@@ -74,8 +88,9 @@ def to_litert_with_tokenizer(
     """Export a classifier that takes one raw string (`text`, shape `[1]`).
 
     The file is verified like `to_litert`'s: LiteRT runs it (with the
-    tensorflow-text ops registered) on `sample_texts` and its logits are
-    compared with the Keras classifier's `predict` on the same strings.
+    tensorflow-text ops registered) on `sample_texts` and its output is
+    compared with the Keras classifier's `predict` on the same strings
+    (its probabilities with `softmax` of the Keras logits).
 
     Args:
         classifier: a `MobileBertClassifier` whose preprocessor has a
@@ -86,7 +101,8 @@ def to_litert_with_tokenizer(
             whose record has `tokenizer_in_graph`: float32, dynamic).
         sequence_length: int or None. None takes the preprocessor's.
         relative_error: float. Largest accepted error relative to the
-            largest |logit|.
+            largest value of the output (probabilities, or logits for a
+            file without a softmax).
         log: callable taking one string, or None.
 
     Returns:
@@ -117,6 +133,7 @@ def to_litert_with_tokenizer(
     )
     cls_id = vocabulary.index("[CLS]")
     sep_id = vocabulary.index("[SEP]")
+    output = classifier_output(classifier)
 
     def serve(text):
         pieces = fast.tokenize(text).flat_values[: length - 2]
@@ -129,7 +146,8 @@ def to_litert_with_tokenizer(
             "padding_mask": mask,
             "segment_ids": tf.zeros_like(ids),
         }
-        return {"logits": classifier(inputs, training=False)}
+        logits = classifier(inputs, training=False)
+        return output_dict("classifier", logits, output)
 
     with tempfile.TemporaryDirectory() as work_dir:
         archive = keras.export.ExportArchive()
@@ -162,8 +180,10 @@ def to_litert_with_tokenizer(
     ref = keras.ops.convert_to_numpy(
         classifier.predict(list(sample_texts), verbose=0)
     )
+    if output == PROBABILITIES:
+        ref = softmax(ref)
     max_abs, relative, agreement = compare_outputs(
-        "classifier", {"logits": ref}, {"logits": got}
+        "classifier", {output: ref}, {output: got}
     )
     if relative > relative_error or agreement < 1.0:
         raise VerificationError(
@@ -177,8 +197,8 @@ def to_litert_with_tokenizer(
         tmp.write_bytes(tflite_bytes)
     size_mib = path.stat().st_size / 2**20
     log(
-        f"{path}: string input, {quantization}, {size_mib:.2f} MiB, max abs "
-        f"error {max_abs:.3g} (relative {relative:.3g}), "
+        f"{path}: string input, {quantization}, {output}, {size_mib:.2f} "
+        f"MiB, max abs error {max_abs:.3g} (relative {relative:.3g}), "
         f"label agreement {agreement:.3f} on {len(sample_texts)} texts"
     )
     return path

@@ -14,6 +14,8 @@ import pathlib
 import numpy as np
 
 from keras_mobilebert.export.errors import VerificationError
+from keras_mobilebert.export.signatures import LOGITS
+from keras_mobilebert.export.signatures import PROBABILITIES
 from keras_mobilebert.utils.files import atomic_path
 
 FLOAT16_MAX = 65504.0
@@ -27,7 +29,9 @@ class ExportResult:
         path: `pathlib.Path` of the `.tflite` file.
         quantization: string, one of `QUANTIZATIONS`.
         size_bytes: int. File size.
-        max_abs_error: float. Largest |LiteRT - Keras| over sample outputs.
+        max_abs_error: float. Largest |LiteRT - Keras| over sample outputs
+            (a classifier file's probabilities against the softmax of the
+            Keras logits).
         relative_error: float. `max_abs_error` over the largest |Keras|.
         label_agreement: float or None. Share of samples with the same
             argmax (classifiers and masked LMs only).
@@ -91,7 +95,7 @@ def run_tflite(tflite_bytes, samples, num_threads=1):
 
     Example:
     ```python
-    outputs = run_tflite(tflite_bytes, samples)["logits"]
+    outputs = run_tflite(tflite_bytes, samples)["probabilities"]
     ```
     """
     interpreter = _interpreter(tflite_bytes, num_threads=num_threads)
@@ -188,6 +192,11 @@ def float16_message(bad):
 def compare_outputs(kind, reference, outputs):
     """`(max_abs, relative, agreement)` of a file's outputs vs the model's.
 
+    The errors are on the file's own quantity: a classifier file's
+    probabilities against `softmax` of the Keras logits (the reference
+    `keras_outputs` gives), so the tolerances apply to probabilities;
+    the argmax is the same either way.
+
     Args:
         kind: string. See `model_kind`; classifiers and masked LMs also
             get the argmax agreement.
@@ -199,7 +208,9 @@ def compare_outputs(kind, reference, outputs):
 
     Example:
     ```python
-    compare_outputs("classifier", {"logits": ref}, {"logits": got})
+    compare_outputs(
+        "classifier", {"probabilities": ref}, {"probabilities": got}
+    )
     ```
     """
     max_abs = 0.0
@@ -216,8 +227,10 @@ def compare_outputs(kind, reference, outputs):
     relative = max_abs / scale if scale > 0 else max_abs
     agreement = None
     if kind in ("classifier", "masked_lm"):
-        ref = reference["logits"]
-        got = outputs["logits"].reshape(ref.shape)
+        # A classifier's probabilities or logits; a masked LM's logits.
+        name = PROBABILITIES if PROBABILITIES in reference else LOGITS
+        ref = reference[name]
+        got = outputs[name].reshape(ref.shape)
         agreement = float(np.mean(ref.argmax(-1) == got.argmax(-1)))
     return max_abs, relative, agreement
 

@@ -10,6 +10,7 @@ from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.export.metadata import read_associated_files  # noqa: E402
 from keras_mobilebert.export.metadata import read_metadata  # noqa: E402
 from tests.models.helpers import VOCAB  # noqa: E402
+from tests.numpy_reference import softmax  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
 LABELS = ["negative", "positive"]
@@ -21,20 +22,33 @@ SENTENCES = [
 ]
 
 
+QUANTIZATIONS = ["float32", "int8"]
+
+
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported_files(tmp_path_factory):
+    """A float32 and an int8 classifier file with metadata, once."""
     pytest.importorskip("mediapipe")
     classifier = helpers.trained_classifier()
-    path = tmp_path_factory.mktemp("metadata") / "classifier.tflite"
-    export.to_litert(
-        classifier,
-        path,
-        "float32",
-        representative_data=helpers.toy_texts(32, seed=9)[0],
-        labels=LABELS,
-        log=None,
-    )
-    return classifier, path
+    directory = tmp_path_factory.mktemp("metadata")
+    paths = {}
+    for quantization in QUANTIZATIONS:
+        paths[quantization] = directory / f"classifier_{quantization}.tflite"
+        export.to_litert(
+            classifier,
+            paths[quantization],
+            quantization,
+            representative_data=helpers.toy_texts(32, seed=9)[0],
+            labels=LABELS,
+            log=None,
+        )
+    return classifier, paths
+
+
+@pytest.fixture(scope="module")
+def exported(exported_files):
+    classifier, paths = exported_files
+    return classifier, paths["float32"]
 
 
 def test_metadata_packs_vocabulary_and_labels(exported):
@@ -47,34 +61,51 @@ def test_metadata_packs_vocabulary_and_labels(exported):
     assert sorted(names) == ["ids", "mask", "segment_ids"]
     # The Task Library's BertNLClassifier finds its output by this name.
     assert subgraph.outputTensorMetadata[0].name.decode() == "probability"
+    assert (
+        "probabilities" in subgraph.outputTensorMetadata[0].description.decode()
+    )
     # Still a model the LiteRT interpreter runs.
     sample = export.random_inputs(len(VOCAB), helpers.SEQUENCE_LENGTH, 1)
-    assert export.run_tflite(path.read_bytes(), sample)["logits"].shape == (
-        1,
-        2,
-    )
+    outputs = export.run_tflite(path.read_bytes(), sample)
+    assert outputs["probabilities"].shape == (1, 2)
 
 
-def test_mediapipe_text_classifier_gives_the_keras_labels(exported):
+@pytest.mark.parametrize("quantization", QUANTIZATIONS)
+def test_mediapipe_scores_are_probabilities(exported_files, quantization):
     from mediapipe.tasks.python import text
     from mediapipe.tasks.python.core import base_options
 
-    classifier, path = exported
+    classifier, paths = exported_files
+    # Keras returns logits; the file gives their softmax.
     logits = classifier.predict(SENTENCES, verbose=0)
+    expected = softmax(np.asarray(logits, "float64"))
+    limits = export.MODES[quantization].tolerance()
     options = text.TextClassifierOptions(
-        base_options=base_options.BaseOptions(model_asset_path=str(path))
+        base_options=base_options.BaseOptions(
+            model_asset_path=str(paths[quantization])
+        )
     )
+    scores = []
     with text.TextClassifier.create_from_options(options) as mediapipe:
-        for sentence, expected in zip(SENTENCES, logits):
+        for sentence in SENTENCES:
+            # MediaPipe tokenizes the raw string itself (lower-casing it).
             categories = mediapipe.classify(sentence).classifications[0]
-            scores = {c.category_name: c.score for c in categories.categories}
-            # MediaPipe tokenizes the raw string itself (lower-casing it)
-            # and reports the logits as scores.
-            top = max(scores, key=scores.get)
-            assert top == LABELS[int(np.argmax(expected))], sentence
-            np.testing.assert_allclose(
-                [scores[label] for label in LABELS], expected, atol=1e-4
-            )
+            by_label = {c.category_name: c.score for c in categories.categories}
+            scores.append([by_label[label] for label in LABELS])
+    scores = np.array(scores)
+    # Probabilities: in [0, 1], summing to 1 across the classes (int8: the
+    # softmax's 256 output steps), softmax of the Keras logits within the
+    # mode's tolerance, and the Keras label.
+    assert np.all(scores >= 0) and np.all(scores <= 1)
+    sum_tolerance = 2 / 256 if quantization == "int8" else 1e-5
+    np.testing.assert_allclose(scores.sum(1), 1.0, atol=sum_tolerance)
+    np.testing.assert_allclose(scores, expected, atol=limits["relative_error"])
+    if quantization == "float32":
+        np.testing.assert_allclose(scores, expected, atol=1e-5)
+        assert list(scores.argmax(1)) == list(logits.argmax(1))
+    else:
+        agreement = np.mean(scores.argmax(1) == logits.argmax(1))
+        assert agreement >= limits["label_agreement"]
 
 
 def _task_library_checker():
@@ -86,7 +117,8 @@ def _task_library_checker():
     return module
 
 
-def test_task_library_bert_nl_classifier_gives_the_keras_labels(request):
+@pytest.mark.parametrize("quantization", QUANTIZATIONS)
+def test_task_library_scores_are_probabilities(request, quantization):
     checker = _task_library_checker()
     python = checker.task_library_python()
     if python is None:
@@ -97,7 +129,7 @@ def test_task_library_bert_nl_classifier_gives_the_keras_labels(request):
             "package libusb-1.0-0)"
         )
     # Looked up after the check: skipping costs no export.
-    classifier, path = request.getfixturevalue("exported")
+    classifier, paths = request.getfixturevalue("exported_files")
     # Mixed case, punctuation and a sentence longer than the sequence
     # length: the Task Library tokenizes and truncates it itself.
     sentences = SENTENCES + [
@@ -108,12 +140,22 @@ def test_task_library_bert_nl_classifier_gives_the_keras_labels(request):
     expected = {
         "sentences": sentences,
         "labels": [int(i) for i in logits.argmax(-1)],
-        "logits": logits.tolist(),
+        "scores": softmax(np.asarray(logits, "float64")).tolist(),
     }
-    report = checker.check(path, expected, python)
-    assert report["num_agree"] == len(sentences), report
-    # Its scores are the model's logits.
-    assert report["max_abs_score_difference"] < 1e-4, report
+    report = checker.check(paths[quantization], expected, python)
+    limits = export.MODES[quantization].tolerance()
+    # Its scores are the file's probabilities: they sum to 1 and equal the
+    # softmax of the Keras logits within the mode's tolerance.
+    low, high = report["score_sum_range"]
+    sum_tolerance = 2 / 256 if quantization == "int8" else 1e-5
+    assert abs(low - 1) <= sum_tolerance and abs(high - 1) <= sum_tolerance
+    assert report["max_abs_score_difference"] <= limits["relative_error"]
+    if quantization == "float32":
+        assert report["num_agree"] == len(sentences), report
+        assert report["max_abs_score_difference"] < 1e-5, report
+    else:
+        agreement = report["num_agree"] / len(sentences)
+        assert agreement >= limits["label_agreement"], report
 
 
 def test_metadata_arguments_are_checked(tmp_path):

@@ -7,6 +7,7 @@ pytest.importorskip("tensorflow_text")
 from keras_mobilebert import export  # noqa: E402
 from keras_mobilebert.export.string_input import run_string_model  # noqa: E402
 from keras_mobilebert.export.string_input import to_litert_with_tokenizer  # noqa: E402
+from tests.numpy_reference import softmax  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
 
 TEXTS = [
@@ -17,7 +18,7 @@ TEXTS = [
 ]
 
 
-def test_string_model_gives_the_keras_logits(tmp_path):
+def test_string_model_gives_softmax_of_the_keras_logits(tmp_path):
     classifier = helpers.trained_classifier()
     path = to_litert_with_tokenizer(
         classifier, tmp_path / "strings.tflite", TEXTS, log=None
@@ -27,8 +28,12 @@ def test_string_model_gives_the_keras_logits(tmp_path):
     assert "FastWordpieceTokenizeWithOffsets" in ops
     assert not [op for op in ops if op.startswith("Flex")]
     got = run_string_model(tflite_bytes, TEXTS)
-    expected = classifier.predict(TEXTS, verbose=0)
-    np.testing.assert_allclose(got, expected, atol=1e-4)
+    # The Keras model returns logits; the file their softmax, as
+    # to_litert's classifier files.
+    logits = classifier.predict(TEXTS, verbose=0)
+    expected = softmax(np.asarray(logits, "float64"))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_string_model_rejects_int8(tmp_path):

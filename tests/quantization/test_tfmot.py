@@ -209,7 +209,7 @@ def test_qat_fit_int8_export_and_copy_back(tmp_path):
     print(f"int8 vs tf_keras QAT: {result.summary()}")
     assert result.relative_error < 0.1, result.summary()
     assert result.label_agreement >= 0.95
-    outputs = export.run_tflite(tflite_bytes, test)["logits"]
+    outputs = export.run_tflite(tflite_bytes, test)["probabilities"]
     accuracy = float(np.mean(outputs.argmax(-1) == test_labels))
     assert accuracy >= 0.8
 

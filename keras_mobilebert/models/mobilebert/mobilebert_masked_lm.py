@@ -16,17 +16,21 @@ from keras_mobilebert.models.mobilebert.mobilebert_masked_lm_head import (
 from keras_mobilebert.models.mobilebert.mobilebert_masked_lm_preprocessor import (  # noqa: E501
     MobileBertMaskedLMPreprocessor,
 )
+from keras_mobilebert.models.mobilebert.text_checks import TextInputChecksMixin
 from keras_mobilebert.models.task_weights import TaskWeightsMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
-class MobileBertMaskedLM(BuiltinTaskMixin, TaskWeightsMixin, MaskedLM):
+class MobileBertMaskedLM(
+    TextInputChecksMixin, BuiltinTaskMixin, TaskWeightsMixin, MaskedLM
+):
     """An end-to-end MobileBERT model for masked language modeling.
 
     Adds `MobileBertMaskedLMHead` (tied, widened output matrix) on the
     backbone's sequence output and predicts the tokens at
     `mask_positions`. With a preprocessor, `fit` takes raw strings and masks
-    them dynamically.
+    them dynamically; an empty or whitespace-only text (nothing to mask) or
+    one that is not UTF-8 is a one-line `ValueError` naming its index.
 
     Args:
         backbone: a `keras_mobilebert.MobileBertBackbone`.

@@ -12,6 +12,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
 from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,
 )
+from keras_mobilebert.models.mobilebert.text_checks import check_not_empty
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
@@ -24,7 +25,8 @@ class MobileBertMaskedLMPreprocessor(
     segment_ids, mask_positions}`, `y` the original ids at the masked
     positions and `sample_weight` 1 for real masks, 0 for padding. BERT's
     masking: 15% of tokens selected, of which 80% become `[MASK]`, 10% a
-    random token and 10% stay.
+    random token and 10% stay. An empty or whitespace-only text (nothing
+    to mask) is an error.
 
     Args:
         tokenizer: a `keras_mobilebert.MobileBertTokenizer`.
@@ -70,3 +72,6 @@ class MobileBertMaskedLMPreprocessor(
             random_token_rate=random_token_rate,
             **kwargs,
         )
+
+    def call(self, x, y=None, sample_weight=None):
+        return super().call(check_not_empty(x), y, sample_weight)

@@ -11,6 +11,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor import (  # noqa: E501
     MobileBertTextClassifierPreprocessor,
 )
+from keras_mobilebert.models.mobilebert.text_checks import TextInputChecksMixin
 from keras_mobilebert.models.task_weights import TaskWeightsMixin
 
 POOLED_NORMALIZATIONS = ("layer_norm", None)
@@ -18,7 +19,7 @@ POOLED_NORMALIZATIONS = ("layer_norm", None)
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
 class MobileBertTextClassifier(
-    BuiltinTaskMixin, TaskWeightsMixin, TextClassifier
+    TextInputChecksMixin, BuiltinTaskMixin, TaskWeightsMixin, TextClassifier
 ):
     """An end-to-end MobileBERT model for classification.
 
@@ -37,7 +38,11 @@ class MobileBertTextClassifier(
     HF's logits).
 
     Accepts raw strings in `fit`, `evaluate` and `predict` when it has a
-    preprocessor (the default from `from_preset`).
+    preprocessor (the default from `from_preset`). Python texts (strings,
+    lists, tuples of segments, NumPy arrays) are checked before tf.data
+    sees them: an empty or whitespace-only text, or one that is not UTF-8,
+    is a one-line `ValueError` naming its index (and segment); tensors and
+    datasets are checked in the graph.
 
     Args:
         backbone: a `keras_mobilebert.MobileBertBackbone`.

@@ -20,6 +20,8 @@ import dataclasses
 
 import numpy as np
 
+from keras_mobilebert.utils.numerics import softmax
+
 
 @dataclasses.dataclass(frozen=True)
 class AnswerSpan:
@@ -82,12 +84,6 @@ def _window_spans(starts, ends, token_starts, max_answer_length):
     last = np.minimum(last, hi)
     scores = starts[first] + ends[last]
     return scores[valid], np.broadcast_to(first, last.shape)[valid], last[valid]
-
-
-def _softmax(scores):
-    scores = np.asarray(scores, dtype="float64")
-    exp = np.exp(scores - scores.max())
-    return exp / exp.sum()
 
 
 def decode_answer(
@@ -156,7 +152,7 @@ def decode_answer(
         )[:n_best]
         if not any(c[1] == -1 for c in candidates):
             candidates[-1] = ("", -1, -1, null_score)
-    probabilities = _softmax([c[3] for c in candidates])
+    probabilities = softmax([c[3] for c in candidates])
     spans = tuple(
         AnswerSpan(text, a, b, score, float(p))
         for (text, a, b, score), p in zip(candidates, probabilities)
