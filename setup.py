@@ -74,6 +74,17 @@ setup(
         # is pinned to the CPU-only wheel these machines carry: an unpinned
         # torch pulls about 2.7 GB of CUDA wheels.
         "parity": ["torch==2.13.0", "transformers>=5,<6"],
+        # `keras-mobilebert benchmark`'s reference rows only (HF PyTorch
+        # inference and training steps, ONNX Runtime fp32 and dynamic int8
+        # of the HF models); never needed at run time. torch pinned to the
+        # CPU-only wheel, as in "parity".
+        "benchmark": [
+            "torch==2.13.0",
+            "transformers>=5,<6",
+            "onnx>=1.17",
+            "onnxscript>=0.2",
+            "onnxruntime>=1.20",
+        ],
         # Evidence tools only (tools/glue_baselines.py: the TF-IDF +
         # logistic-regression row of the GLUE tables); never at run time.
         "evidence": ["scikit-learn>=1.3"],

@@ -1,10 +1,10 @@
-"""`keras-mobilebert benchmark`: LiteRT and Keras latency side by side."""
+"""`keras-mobilebert benchmark`: LiteRT, ONNX Runtime, PyTorch side by side."""
 
 # `keras_mobilebert.export.benchmark.MODELS` (in its order) and
-# `run_benchmark`'s modes, spelled out: building the parser must not
-# import TensorFlow (a test keeps them equal).
+# `RUNTIMES`, spelled out: building the parser must not import TensorFlow
+# (a test keeps them equal).
 MODELS = ("mobilebert", "mobilebert_tiny", "bert_base")
-MODES = ("keras", "float32", "dynamic", "int8", "torch")
+MODES = ("keras", "float32", "dynamic", "int8", "onnx", "torch", "finetune")
 
 
 def register(subparsers):
@@ -18,12 +18,16 @@ def register(subparsers):
     """
     parser = subparsers.add_parser(
         "benchmark",
-        help="LiteRT latency of MobileBERT, TINY and BERT-base side by side",
+        help="Latency of MobileBERT, TINY and BERT-base side by side",
         description=(
-            "Batch 1, sequence 128: Keras and LiteRT float32, dynamic-range "
-            "and int8 for each model (and HF PyTorch MobileBERT when torch "
-            "and transformers are installed). Prints a table and writes "
-            "benchmark.csv and benchmark.png."
+            "Batch 1, sequence 128 and the question-answering shape (384): "
+            "Keras, LiteRT float32, dynamic-range and int8 files (verified, "
+            "speed-ups on) of each model, HF PyTorch and ONNX Runtime fp32 "
+            "and dynamic int8 of the HF models (with the benchmark extra: "
+            'pip install "keras-mobilebert[benchmark]"), all timed in one '
+            "process in interleaved rounds; and fine-tuning throughput of "
+            "fit against HF PyTorch at equal batch. Prints a table and "
+            "writes benchmark.md, .csv, .png and .json."
         ),
     )
     parser.add_argument("--output", default="runs/benchmark")
@@ -34,15 +38,30 @@ def register(subparsers):
         "--modes", nargs="+", choices=MODES, default=list(MODES)
     )
     parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument(
+        "--qa-sequence-length",
+        type=int,
+        default=384,
+        help="Sequence length of the question-answering shape; 0 skips it.",
+    )
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--per-round", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--finetune-batch-size", type=int, default=16)
+    parser.add_argument("--finetune-rounds", type=int, default=3)
+    parser.add_argument("--finetune-steps", type=int, default=2)
+    parser.add_argument(
+        "--reuse-files",
+        action="store_true",
+        help="Reuse the exported files an earlier run left in --output.",
+    )
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args):
-    """Run the side-by-side LiteRT benchmark.
+    """Run the side-by-side benchmark.
 
     Example:
     ```python
@@ -56,9 +75,15 @@ def run(args):
         models=args.models,
         modes=args.modes,
         sequence_length=args.sequence_length,
+        qa_sequence_length=args.qa_sequence_length or None,
         num_threads=args.threads,
-        runs=args.runs,
+        rounds=args.rounds,
+        per_round=args.per_round,
         warmup=args.warmup,
+        finetune_batch_size=args.finetune_batch_size,
+        finetune_rounds=args.finetune_rounds,
+        finetune_steps=args.finetune_steps,
+        reuse_files=args.reuse_files,
     )
 
 
@@ -69,7 +94,7 @@ def main(argv=None):
 
     Example:
     ```python
-    main(["--models", "mobilebert_tiny", "--runs", "5"])
+    main(["--models", "mobilebert_tiny", "--rounds", "5"])
     ```
     """
     import argparse

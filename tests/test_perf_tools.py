@@ -1,10 +1,10 @@
-"""tools/profile_litert.py and tools/interleaved_latency.py on small inputs."""
+"""tools/profile_litert.py on small inputs (the interleaved timing is
+`keras_mobilebert.export.latency`, tested in tests/export/test_latency.py)."""
 
 import importlib.util
 import pathlib
 import sys
 
-import numpy as np
 import pytest
 
 from tests.models.helpers import VOCAB
@@ -109,37 +109,9 @@ def test_delegate_statistics_parses_the_summary_table():
     ]
 
 
-def test_summarize_ratios_by_hand():
-    latency = _load("interleaved_latency")
-    times = {
-        "a": [0.010, 0.012, 0.011, 0.030],
-        "b": [0.020, 0.024, 0.022, 0.030],
-    }
-    result = latency.summarize(times, per_round=2, ratios=["b/a"])
-    assert result["models"]["a"]["median_ms"] == pytest.approx(11.5)
-    assert result["models"]["b"]["median_ms"] == pytest.approx(23.0)
-    ratio = result["ratios"]["b/a"]
-    assert ratio["of_medians"] == pytest.approx(23.0 / 11.5)
-    # Round medians: a 11, 20.5; b 22, 26 -> ratios 2.0 and 26 / 20.5.
-    assert ratio["median_per_round"] == pytest.approx(
-        np.median([2.0, 26 / 20.5])
-    )
-    with pytest.raises(SystemExit, match="NAME/NAME"):
-        latency.summarize(times, per_round=2, ratios=["b/c"])
-
-
 def test_json_is_written_whole(tmp_path):
     profile = _load("profile_litert")
     path = tmp_path / "sub" / "out.json"
     profile.write_json({"a": [1, 2]}, path)
     assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ]\n}'
     assert sorted(p.name for p in path.parent.iterdir()) == ["out.json"]
-
-
-def test_interleave_runs_every_model_every_round():
-    latency = _load("interleaved_latency")
-    calls = []
-    runners = {n: (lambda n=n: calls.append(n)) for n in ("x", "y", "z")}
-    times = latency.interleave(runners, rounds=4, per_round=2, warmup=1)
-    assert {n: len(t) for n, t in times.items()} == {"x": 8, "y": 8, "z": 8}
-    assert len(calls) == 3 * (1 + 4 * 2)

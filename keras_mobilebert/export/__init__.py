@@ -18,6 +18,7 @@ from keras_mobilebert.export.modes import MODES
 from keras_mobilebert.export.modes import QUANTIZATIONS
 from keras_mobilebert.export.modes import ExportMode
 from keras_mobilebert.export.modes import export_mode
+from keras_mobilebert.export.op_inspection import batch_matmul_rhs_zero_points
 from keras_mobilebert.export.op_inspection import check_builtin_ops
 from keras_mobilebert.export.op_inspection import float_ops_on_main_path
 from keras_mobilebert.export.op_inspection import list_ops

@@ -1,242 +1,252 @@
 """Side-by-side latency of MobileBERT, MobileBERT-TINY and BERT-base.
 
-Batch 1, one sequence length (128 by default), one thread count: the Keras
-model, and LiteRT float32, dynamic-range and int8 files of each model (and
-HF PyTorch MobileBERT when `torch` and `transformers` are installed). The
-models have random weights: latency and size do not depend on the values.
-Each LiteRT file is exported with `to_litert` (so it is verified against its
-Keras model) and timed in a fresh process, which also gives its peak
-resident memory.
+Batch 1, two shapes: classification (sequence 128) and question answering
+(sequence 384, the paper's; MobileBERT against BERT-base). For each model:
+the Keras model, LiteRT float32, dynamic-range and int8 files exported with
+`to_litert` (verified against the Keras model, speed-ups on), and, when
+the `benchmark` extra is installed, the HF PyTorch model and its ONNX
+Runtime fp32 and dynamic int8 files. Everything is timed in one process in
+interleaved rounds (`keras_mobilebert.export.latency`), so the machine's
+load hits every row alike; ratios are medians of per-round ratios. A
+fine-tuning row compares `fit` with HF PyTorch's training step at equal
+batch (`finetune_throughput`).
+
+The models have random weights (latency does not depend on the values),
+with trained-like NoNorms (`benchmark_models.trained_like_norms`). The QA
+shape times the backbones: the span head, one 512 -> 2 (768 -> 2) dense
+layer per token, adds 0.4 (0.6) MFLOP to about 16 (70) GFLOP.
 """
 
-import csv
 import json
 import pathlib
-import statistics
 import subprocess
 import sys
 import time
 
-import numpy as np
-
+from keras_mobilebert.export import benchmark_report
+from keras_mobilebert.export import latency
+from keras_mobilebert.export import reference_models
+from keras_mobilebert.export.benchmark_models import HF_MODELS
+from keras_mobilebert.export.benchmark_models import MODELS
+from keras_mobilebert.export.benchmark_models import build_model
 from keras_mobilebert.utils.files import atomic_path
 
-MODELS = {
-    "mobilebert": "MobileBERT (24 layers, 512 wide, 128 bottleneck)",
-    "mobilebert_tiny": "MobileBERT-TINY (bottleneck attention, 2 FFNs)",
-    "bert_base": "BERT-base-sized (KerasHub BertBackbone, 12 x 768)",
-}
 BASELINE = ("bert_base", "litert float32")
-# What can be timed: the Keras model, LiteRT files of these export modes,
-# and HF PyTorch MobileBERT.
 LITERT_MODES = ("float32", "dynamic", "int8")
-RUNTIMES = ("keras",) + LITERT_MODES + ("torch",)
+# What can be timed: the Keras model, LiteRT files of these export modes,
+# ONNX Runtime (fp32 and dynamic int8 of the HF model), HF PyTorch, and
+# the fine-tuning throughput.
+RUNTIMES = ("keras",) + LITERT_MODES + ("onnx", "torch", "finetune")
+# The question-answering shape compares these models' LiteRT files.
+QA_MODELS = ("mobilebert", "bert_base")
 # Random weights: int8 of an untrained deep model is checked for
 # agreement, loosely (the QAT recipe checks real accuracy).
 RANDOM_WEIGHT_TOLERANCES = {"int8": {"relative_error": 1.0}}
+# Bump when what a cached file holds changes (reuse_files).
+FILE_FORMAT = 2
 
-# Runs one .tflite file in a fresh interpreter process and prints JSON.
-_TIMER = r"""
-import json, sys, time
+# Loads a .tflite file in a fresh process, runs it, prints the peak
+# resident memory (VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork
+# and exec, so it would report the parent's size).
+_MEMORY_PROBE = r"""
+import sys
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-path, threads, length, runs, warmup, vocabulary = sys.argv[1:7]
-threads, length, vocabulary = int(threads), int(length), int(vocabulary)
-runs, warmup = int(runs), int(warmup)
+path, threads, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 interpreter = Interpreter(model_path=path, num_threads=threads)
 runner = interpreter.get_signature_runner()
-rng = np.random.RandomState(0)
-ids = rng.randint(5, vocabulary, (1, length)).astype("int32")
-inputs = {
-    "ids": ids, "mask": np.ones_like(ids), "segment_ids": np.zeros_like(ids)
-}
-for _ in range(warmup):
-    runner(**inputs)
-times = []
-for _ in range(runs):
-    start = time.perf_counter()
-    runner(**inputs)
-    times.append(time.perf_counter() - start)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so it
-# would report the (large) parent's size.
+ids = np.ones((1, length), "int32")  # Any vocabulary has id 1.
+for _ in range(2):
+    runner(ids=ids, mask=np.ones_like(ids), segment_ids=np.zeros_like(ids))
 with open("/proc/self/status") as status:
-    peak = [int(line.split()[1]) for line in status if line.startswith("VmHWM")]
-print(json.dumps({"times": times, "peak_rss_kib": peak[0]}))
+    print([int(l.split()[1]) for l in status if l.startswith("VmHWM")][0])
 """
 
 
-def build_model(name):
-    """A randomly initialized backbone of one of `MODELS`.
+def litert_peak_memory_mib(path, num_threads, sequence_length):
+    """Peak resident memory of loading and running a file, in MiB.
 
     Example:
     ```python
-    backbone = build_model("mobilebert_tiny")
-    ```
-    """
-    if name == "bert_base":
-        import keras_hub
-
-        return keras_hub.models.BertBackbone(
-            vocabulary_size=30522,
-            num_layers=12,
-            num_heads=12,
-            hidden_dim=768,
-            intermediate_dim=3072,
-            max_sequence_length=512,
-        )
-    from keras_mobilebert import MobileBertBackbone
-
-    preset = {
-        "mobilebert": "mobilebert_en_uncased",
-        "mobilebert_tiny": "mobilebert_tiny_en_uncased",
-    }[name]
-    return MobileBertBackbone.from_preset(preset, load_weights=False)
-
-
-def _summary(times):
-    ms = np.asarray(times) * 1000.0
-    return {
-        "median_ms": float(np.median(ms)),
-        "p10_ms": float(np.percentile(ms, 10)),
-        "p90_ms": float(np.percentile(ms, 90)),
-        "stdev_ms": float(statistics.pstdev(ms)),
-    }
-
-
-def time_litert(
-    path, num_threads, sequence_length, runs, warmup, vocabulary_size=30522
-):
-    """Latency and peak memory of a `.tflite` file, in a fresh process.
-
-    Example:
-    ```python
-    time_litert("model.tflite", num_threads=2, sequence_length=128,
-                runs=20, warmup=3)
+    litert_peak_memory_mib("model.tflite", 2, 128)
     ```
     """
     output = subprocess.run(
         [
             sys.executable,
             "-c",
-            _TIMER,
+            _MEMORY_PROBE,
             str(path),
             str(num_threads),
             str(sequence_length),
-            str(runs),
-            str(warmup),
-            str(vocabulary_size),
         ],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    return {
-        **_summary(result["times"]),
-        "peak_memory_mib": result["peak_rss_kib"] / 1024.0,
-    }
+    return int(output.strip().splitlines()[-1]) / 1024.0
 
 
-def _inputs(sequence_length, vocabulary_size):
-    rng = np.random.RandomState(0)
-    ids = rng.randint(5, vocabulary_size, (1, sequence_length)).astype("int32")
-    return {
-        "token_ids": ids,
-        "padding_mask": np.ones_like(ids),
-        "segment_ids": np.zeros_like(ids),
-    }
-
-
-def time_keras(model, sequence_length, runs, warmup):
-    """Latency of `predict_on_batch` (a compiled graph), batch 1.
-
-    Example:
-    ```python
-    time_keras(backbone, sequence_length=128, runs=20, warmup=3)
-    ```
-    """
-    inputs = _inputs(sequence_length, model.vocabulary_size)
-    for _ in range(warmup):
-        model.predict_on_batch(inputs)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        model.predict_on_batch(inputs)
-        times.append(time.perf_counter() - start)
-    return _summary(times)
-
-
-def time_torch(sequence_length, num_threads, runs, warmup):
-    """HF PyTorch MobileBERT (random weights), eager, batch 1; or None.
-
-    Example:
-    ```python
-    time_torch(128, num_threads=2, runs=20, warmup=3)
-    ```
-    """
-    try:
-        import torch
-        import transformers
-    except ImportError:
+def _cached(path, key, reuse):
+    """The stored export record of `path` if reusable, else None."""
+    sidecar = path.with_suffix(".json")
+    if not (reuse and path.exists() and sidecar.exists()):
         return None
-    torch.set_num_threads(num_threads)
-    model = transformers.MobileBertModel(transformers.MobileBertConfig())
-    model.eval()
-    ids = torch.randint(1000, 30000, (1, sequence_length))
-    with torch.no_grad():
-        for _ in range(warmup):
-            model(input_ids=ids)
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            model(input_ids=ids)
-            times.append(time.perf_counter() - start)
-    return _summary(times)
+    record = json.loads(sidecar.read_text())
+    return record if record.get("key") == key else None
 
 
-def _plot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [f"{r['model']}\n{r['runtime']}" for r in rows]
-    medians = [r["median_ms"] for r in rows]
-    errors = [
-        [r["median_ms"] - r["p10_ms"] for r in rows],
-        [r["p90_ms"] - r["median_ms"] for r in rows],
-    ]
-    fig, ax = plt.subplots(figsize=(max(8, len(rows) * 0.9), 5))
-    ax.bar(range(len(rows)), medians, yerr=errors, capsize=3)
-    ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel("latency, ms (median, p10-p90)")
-    ax.set_title("batch 1 latency")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+def _store(path, key, record):
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps({**record, "key": key}, indent=1))
 
 
-def format_table(rows):
-    """A Markdown table of benchmark rows."""
-    lines = [
-        "| model | runtime | median ms | p10-p90 ms | vs BERT-base fp32 "
-        "| file MiB | peak MiB |",
-        "|---|---|---|---|---|---|---|",
-    ]
+def export_litert_file(model, name, mode, sequence_length, directory, reuse):
+    """Export (or reuse) one verified LiteRT file of a benchmark model.
+
+    Returns:
+        A dict: `path`, `file_mib`, `relative_error`, `convert_s`,
+        `rewrites`.
+
+    Example:
+    ```python
+    export_litert_file(backbone, "mobilebert", "int8", 128, folder, False)
+    ```
+    """
+    from keras_mobilebert.export.litert import to_litert
+    from keras_mobilebert.export.samples import random_inputs
+
+    path = directory / f"{name}_{sequence_length}_{mode}.tflite"
+    key = {
+        "model": name,
+        "mode": mode,
+        "sequence_length": sequence_length,
+        "format": FILE_FORMAT,
+    }
+    record = _cached(path, key, reuse)
+    if record is not None:
+        return {**record, "path": path}
+    calibration = random_inputs(
+        model.vocabulary_size, sequence_length, 16, seed=3
+    )
+    start = time.perf_counter()
+    result = to_litert(
+        model,
+        path,
+        quantization=mode,
+        sequence_length=sequence_length,
+        representative_data=calibration,
+        num_samples=4,
+        tolerance=RANDOM_WEIGHT_TOLERANCES.get(mode),
+        log=None,
+    )
+    record = {
+        "file_mib": result.size_bytes / 2**20,
+        "relative_error": result.relative_error,
+        "convert_s": time.perf_counter() - start,
+        "rewrites": list(result.rewrites),
+    }
+    _store(path, key, record)
+    return {**record, "path": path}
+
+
+def _onnx_files(name, sequence_length, directory, reuse, build_torch):
+    key = {"model": name, "sequence_length": sequence_length, "format": 1}
+    stem = f"{name}_{sequence_length}"
+    marker = directory / f"{stem}_onnx.json"
+    if reuse and marker.exists():
+        record = json.loads(marker.read_text())
+        if record.get("key") == key:
+            return {
+                k: {**v, "path": pathlib.Path(v["path"])}
+                for k, v in record["files"].items()
+            }
+    files = reference_models.write_onnx_files(
+        build_torch(name), directory, stem, sequence_length
+    )
+    serial = {k: {**v, "path": str(v["path"])} for k, v in files.items()}
+    with atomic_path(marker) as tmp:
+        tmp.write_text(json.dumps({"key": key, "files": serial}, indent=1))
+    return files
+
+
+def _ratio_rows(rows, times, per_round):
+    """Each row's latency over the baseline's of its shape, per round."""
+    baselines = {
+        r["shape"]: r["key"]
+        for r in rows
+        if (r["model"], r["runtime"]) == BASELINE
+    }
     for r in rows:
-        size = f"{r['file_mib']:.1f}" if r.get("file_mib") else "-"
-        peak = (
-            f"{r['peak_memory_mib']:.0f}" if r.get("peak_memory_mib") else "-"
+        base = baselines.get(r["shape"])
+        r["ratio"] = (
+            latency.round_ratio(times, r["key"], base, per_round)[
+                "median_per_round"
+            ]
+            if base
+            else None
         )
-        ratio = f"{r['ratio']:.2f}" if r.get("ratio") else "-"
-        lines.append(
-            f"| {r['model']} | {r['runtime']} | {r['median_ms']:.1f} "
-            f"| {r['p10_ms']:.1f}-{r['p90_ms']:.1f} | {ratio} | {size} "
-            f"| {peak} |"
-        )
-    return "\n".join(lines)
+
+
+def targets(rows, times, per_round):
+    """Issue 14's target ratios (`benchmark_report.TARGETS`) per shape.
+
+    Args:
+        rows: benchmark rows (with `key`, `shape`, `model`, `runtime`,
+            `median_ms`).
+        times: the `interleave` result the rows come from.
+        per_round: int.
+
+    Returns:
+        A list of dicts: `shape`, `target`, `bound`, `direction`,
+        `of_medians`, `median_per_round`, `met`. Targets whose rows were
+        not timed are left out.
+
+    Example:
+    ```python
+    for t in targets(rows, times, 1):
+        print(t["target"], t["median_per_round"], t["met"])
+    ```
+    """
+    found = []
+    for shape in dict.fromkeys(r["shape"] for r in rows):
+        in_shape = [r for r in rows if r["shape"] == shape]
+
+        def key_of(model, runtime, in_shape=in_shape):
+            if runtime == "best litert":
+                files = [
+                    r
+                    for r in in_shape
+                    if r["model"] == model and r["runtime"].startswith("litert")
+                ]
+                best = min(files, key=lambda r: r["median_ms"], default=None)
+                return best and best["key"]
+            match = [
+                r["key"]
+                for r in in_shape
+                if (r["model"], r["runtime"]) == (model, runtime)
+            ]
+            return match[0] if match else None
+
+        for name, num, den, bound, direction in benchmark_report.TARGETS:
+            a, b = key_of(*num), key_of(*den)
+            if not a or not b:
+                continue
+            ratio = latency.round_ratio(times, a, b, per_round)
+            value = ratio["median_per_round"]
+            found.append(
+                {
+                    "shape": shape,
+                    "target": name,
+                    "bound": bound,
+                    "direction": direction,
+                    **ratio,
+                    "met": value >= bound
+                    if direction == ">="
+                    else value <= bound,
+                }
+            )
+    return found
 
 
 def run_benchmark(
@@ -244,127 +254,250 @@ def run_benchmark(
     models=tuple(MODELS),
     modes=RUNTIMES,
     sequence_length=128,
+    qa_sequence_length=384,
     num_threads=2,
-    runs=20,
-    warmup=3,
+    rounds=10,
+    per_round=1,
+    warmup=2,
+    finetune_batch_size=16,
+    finetune_rounds=3,
+    finetune_steps=2,
+    reuse_files=False,
     build=build_model,
+    build_torch=reference_models.build_torch_model,
     log=print,
 ):
-    """Benchmark the models side by side; write a CSV, PNG and Markdown.
+    """Benchmark the models side by side; write Markdown, CSV, PNG, JSON.
 
     Args:
-        output_dir: directory for `benchmark.csv`, `benchmark.png`,
-            `benchmark.md` and the `.tflite` files.
+        output_dir: directory for `benchmark.md`, `benchmark.csv`,
+            `benchmark.png`, `benchmark.json` and the exported files.
         models: names from `MODELS`.
         modes: any of `RUNTIMES`: `"keras"`, the LiteRT modes
-            `"float32"`, `"dynamic"`, `"int8"`, and `"torch"` (HF PyTorch
-            MobileBERT, skipped if not installed).
-        sequence_length: int.
-        num_threads: int. Threads of LiteRT and PyTorch.
-        runs: int. Timed runs after warm-up.
-        warmup: int. Untimed runs first.
-        build: callable from a model name to a backbone (`build_model`).
+            `"float32"`, `"dynamic"`, `"int8"`, `"onnx"` (ONNX Runtime fp32
+            and dynamic int8 of the HF model), `"torch"` (HF PyTorch
+            eager), `"finetune"` (examples per second of `fit` and of HF
+            PyTorch's training step). The last three need the `benchmark`
+            extra and are skipped, with a line naming it, without it.
+        sequence_length: int. The classification shape.
+        qa_sequence_length: int or None. The question-answering shape
+            (LiteRT files of `QA_MODELS`); None skips it.
+        num_threads: int. Threads of LiteRT, ONNX Runtime and PyTorch.
+        rounds: int. Interleaved rounds.
+        per_round: int. Timed runs of each row per round.
+        warmup: int. Untimed runs of each row first.
+        finetune_batch_size: int. Batch of both trainers.
+        finetune_rounds: int. Interleaved fine-tuning rounds.
+        finetune_steps: int. Training steps of each trainer per round.
+        reuse_files: bool. Reuse exported files already in `output_dir`
+            (same model, mode and length; written by an earlier run).
+        build: callable from a model name to a Keras backbone
+            (`benchmark_models.build_model`).
+        build_torch: callable `(name, task=None)` to an HF model
+            (`reference_models.build_torch_model`).
         log: callable taking one string, or None.
 
     Returns:
-        The list of result rows (dicts).
+        A dict: `rows`, `targets`, `finetune`, `settings`.
 
     Example:
     ```python
-    rows = run_benchmark(models=["mobilebert_tiny"], runs=5)
+    result = run_benchmark(models=["mobilebert_tiny"], rounds=3)
     ```
     """
-    from keras_mobilebert.export.litert import to_litert
-    from keras_mobilebert.export.samples import random_inputs
-
+    latency.quiet_threads()  # Before anything imports torch.
     log = log or (lambda message: None)
     output_dir = pathlib.Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name in models:
-        log(f"== {name}: {MODELS.get(name, name)}")
-        model = build(name)
-        params = model.count_params()
-        if "keras" in modes:
-            timing = time_keras(model, sequence_length, runs, warmup)
-            rows.append(
-                {"model": name, "runtime": "keras", "params": params, **timing}
-            )
-            log(f"  keras: {timing['median_ms']:.1f} ms")
-        calibration = random_inputs(
-            model.vocabulary_size, sequence_length, 16, seed=3
+    files_dir = output_dir / "files"
+    files_dir.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "machine_before": benchmark_report.machine_state(),
+        "num_threads": num_threads,
+        "rounds": rounds,
+        "per_round": per_round,
+        "sequence_length": sequence_length,
+        "qa_sequence_length": qa_sequence_length,
+    }
+    notes = []
+    wanted = set(modes)
+    for extra_modes, packages, rows_name in (
+        (
+            {"torch", "finetune"},
+            reference_models.TORCH_PACKAGES,
+            "HF PyTorch rows",
+        ),
+        ({"onnx"}, reference_models.ONNX_PACKAGES, "ONNX Runtime rows"),
+    ):
+        missing = reference_models.missing_packages(packages)
+        if wanted & extra_modes and missing:
+            notes.append(reference_models.missing_message(missing, rows_name))
+            log(notes[-1])
+            wanted -= extra_modes
+    shapes = [("classification", sequence_length, list(models))]
+    if qa_sequence_length:
+        qa = [m for m in models if m in QA_MODELS]
+        if qa:
+            shapes.append(("question answering", qa_sequence_length, qa))
+    runners, rows = {}, []
+
+    def add(shape, length, model, runtime, runner, **fields):
+        key = f"{shape} {length}|{model}|{runtime}"
+        runners[key] = runner
+        rows.append(
+            {
+                "key": key,
+                "shape": f"{shape} {length}",
+                "sequence_length": length,
+                "model": model,
+                "runtime": runtime,
+                "threads": num_threads,
+                **fields,
+            }
         )
-        for mode in LITERT_MODES:
-            if mode not in modes:
+
+    keras_models = {}
+    for shape, length, names in shapes:
+        for name in names:
+            if name not in keras_models:
+                log(f"== {name}: {MODELS.get(name, name)}")
+                keras_models[name] = build(name)
+            model = keras_models[name]
+            ids = latency.token_ids(
+                length, vocabulary_size=model.vocabulary_size
+            )
+            if "keras" in wanted and shape == "classification":
+                add(
+                    shape,
+                    length,
+                    name,
+                    "keras",
+                    latency.keras_runner(model, ids),
+                )
+            for mode in LITERT_MODES:
+                if mode not in wanted:
+                    continue
+                exported = export_litert_file(
+                    model, name, mode, length, files_dir, reuse_files
+                )
+                log(
+                    f"  {shape} {length} litert {mode}: "
+                    f"{exported['file_mib']:.1f} MiB, relative error "
+                    f"{exported['relative_error']:.3g}, rewrites "
+                    f"{exported['rewrites'] or 'none'}"
+                )
+                add(
+                    shape,
+                    length,
+                    name,
+                    f"litert {mode}",
+                    latency.litert_runner(exported["path"], ids, num_threads),
+                    file_mib=exported["file_mib"],
+                    relative_error=exported["relative_error"],
+                    convert_s=exported["convert_s"],
+                    rewrites=" ".join(exported["rewrites"]),
+                    peak_memory_mib=litert_peak_memory_mib(
+                        exported["path"], num_threads, length
+                    ),
+                )
+        if shape != "classification":
+            continue
+        for name in names:
+            hf_name = HF_MODELS.get(name)
+            if hf_name is None:
                 continue
-            path = output_dir / f"{name}_{mode}.tflite"
-            start = time.perf_counter()
-            result = to_litert(
-                model,
-                path,
-                quantization=mode,
-                sequence_length=sequence_length,
-                representative_data=calibration,
-                num_samples=4,
-                tolerance=RANDOM_WEIGHT_TOLERANCES.get(mode),
-                log=None,
-            )
-            convert_s = time.perf_counter() - start
-            timing = time_litert(
-                path,
-                num_threads,
-                sequence_length,
-                runs,
-                warmup,
-                model.vocabulary_size,
-            )
-            rows.append(
-                {
-                    "model": name,
-                    "runtime": f"litert {mode}",
-                    "params": params,
-                    "file_mib": result.size_bytes / 2**20,
-                    "relative_error": result.relative_error,
-                    "convert_s": convert_s,
-                    **timing,
-                }
-            )
-            log(
-                f"  litert {mode}: {timing['median_ms']:.1f} ms, "
-                f"{result.size_bytes / 2**20:.1f} MiB, relative error "
-                f"{result.relative_error:.3g} (converted in {convert_s:.0f} s)"
-            )
-        del model
-    if "torch" in modes and "mobilebert" in models:
-        timing = time_torch(sequence_length, num_threads, runs, warmup)
-        if timing is None:
-            log(
-                "  HF PyTorch: skipped, torch and transformers are not "
-                'installed (pip install "keras-mobilebert[parity]")'
-            )
-        else:
-            rows.append(
-                {"model": "mobilebert", "runtime": "hf pytorch", **timing}
-            )
-    baseline = [r for r in rows if (r["model"], r["runtime"]) == BASELINE]
-    for r in rows:
-        r["ratio"] = (
-            r["median_ms"] / baseline[0]["median_ms"] if baseline else None
-        )
-        r["threads"] = num_threads
-        r["sequence_length"] = sequence_length
-    table = format_table(rows)
-    log(
-        f"\nbatch 1, sequence {sequence_length}, {num_threads} threads, "
-        f"{runs} warm runs\n{table}"
+            if "torch" in wanted:
+                hf = build_torch(hf_name)
+                ids = latency.token_ids(
+                    length, vocabulary_size=hf.config.vocab_size
+                )
+                add(
+                    shape,
+                    length,
+                    name,
+                    "hf pytorch",
+                    latency.torch_runner(hf, ids, num_threads),
+                )
+            if "onnx" in wanted:
+                ids = latency.token_ids(length)
+                files = _onnx_files(
+                    hf_name, length, files_dir, reuse_files, build_torch
+                )
+                for kind, runtime in (
+                    ("fp32", "onnxruntime fp32"),
+                    ("dynamic_int8", "onnxruntime dynamic int8"),
+                ):
+                    info = files[kind]
+                    add(
+                        shape,
+                        length,
+                        name,
+                        runtime,
+                        latency.onnx_runner(info["path"], ids, num_threads),
+                        file_mib=info["path"].stat().st_size / 2**20,
+                        relative_error=info["max_abs_error"] / info["scale"],
+                    )
+    log(f"timing {len(runners)} rows in {rounds} interleaved rounds")
+    times = latency.interleave(
+        runners, rounds, per_round, warmup=warmup, log=log
     )
-    fields = sorted({k for r in rows for k in r})
-    with atomic_path(output_dir / "benchmark.csv") as tmp:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
+    for r in rows:
+        r.update(latency.timing_summary(times[r["key"]]))
+    _ratio_rows(rows, times, per_round)
+    found = targets(rows, times, per_round)
+    finetune = {}
+    if "finetune" in wanted and "mobilebert" in models:
+        log("fine-tuning throughput: keras_mobilebert fit vs HF PyTorch")
+        finetune = _finetune_rows(
+            keras_models.get("mobilebert") or build("mobilebert"),
+            build_torch("mobilebert", task="classification"),
+            finetune_batch_size,
+            sequence_length,
+            finetune_rounds,
+            finetune_steps,
+            num_threads,
+            log,
+        )
+        settings["finetune_layers"] = keras_models["mobilebert"].num_layers
+        settings["finetune_batch_size"] = finetune_batch_size
+    settings["machine_after"] = benchmark_report.machine_state()
+    report = benchmark_report.format_report(
+        rows, found, finetune, settings, notes
+    )
+    log("\n" + report)
     with atomic_path(output_dir / "benchmark.md") as tmp:
-        tmp.write_text(table + "\n")
-    _plot(rows, output_dir / "benchmark.png")
-    return rows
+        tmp.write_text(report)
+    benchmark_report.write_csv(rows, output_dir / "benchmark.csv")
+    benchmark_report.plot(rows, output_dir / "benchmark.png")
+    result = {
+        "rows": rows,
+        "targets": found,
+        "finetune": finetune,
+        "settings": settings,
+        "notes": notes,
+    }
+    with atomic_path(output_dir / "benchmark.json") as tmp:
+        tmp.write_text(json.dumps({**result, "times": times}, indent=1))
+    return result
+
+
+def _finetune_rows(
+    backbone, torch_model, batch_size, length, rounds, steps, threads, log
+):
+    """`finetune_throughput` plus the keras / torch ratio."""
+    from keras_mobilebert.export import finetune_throughput
+
+    result = finetune_throughput.finetune_throughput(
+        backbone,
+        torch_model,
+        batch_size=batch_size,
+        sequence_length=length,
+        rounds=rounds,
+        steps_per_round=steps,
+        num_threads=threads,
+        log=log,
+    )
+    result["keras_over_torch"] = (
+        result["keras"]["examples_per_second"]
+        / result["torch"]["examples_per_second"]
+    )
+    return result

@@ -48,6 +48,7 @@ def export_and_verify(
     sequence_length=None,
     num_representative=200,
     labels=None,
+    rewrites=True,
     log=print,
 ):
     """Export a classifier, verify it, and measure it on held-out texts.
@@ -70,6 +71,8 @@ def export_and_verify(
             int8.
         labels: optional list of class names: packs TFLite metadata (see
             `to_litert`).
+        rewrites: bool. `to_litert`'s speed-ups (NoNorm folding,
+            symmetric key/value ranges); False exports the model as is.
         log: callable taking one string, or None for silence.
 
     Returns:
@@ -101,6 +104,7 @@ def export_and_verify(
         num_samples=64,
         num_representative=num_representative,
         labels=labels,
+        rewrites=rewrites,
         log=log,
     )
     length = result.input_shape[1]
@@ -130,6 +134,7 @@ def export_and_verify(
             np.max(np.abs(file_scores - keras_scores))
         ),
         "test_size": len(truth),
+        "rewrites": list(result.rewrites),
     }
     log(
         f"{quantization}: held-out accuracy Keras "

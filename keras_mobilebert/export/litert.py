@@ -12,15 +12,17 @@ output path (atomically), so a failed export leaves nothing behind.
 """
 
 from keras_mobilebert.export.attention_mask import attention_mask_mode
-from keras_mobilebert.export.attention_mask import with_attention_mask_mode
 from keras_mobilebert.export.conversion import convert
 from keras_mobilebert.export.conversion import convert_builtin
 from keras_mobilebert.export.errors import Float16RangeError
 from keras_mobilebert.export.metadata import add_classifier_metadata
 from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.export.modes import export_mode
+from keras_mobilebert.export.op_inspection import batch_matmul_rhs_zero_points
 from keras_mobilebert.export.op_inspection import check_builtin_ops
 from keras_mobilebert.export.op_inspection import list_ops
+from keras_mobilebert.export.rewrites import SYMMETRIC_KEY_VALUE
+from keras_mobilebert.export.rewrites import conversion_model
 from keras_mobilebert.export.samples import to_samples
 from keras_mobilebert.export.signatures import default_sequence_length
 from keras_mobilebert.export.signatures import keras_outputs
@@ -43,6 +45,7 @@ def to_litert(
     num_representative=200,
     tolerance=None,
     labels=None,
+    rewrites=True,
     log=print,
 ):
     """Export a MobileBERT model to a verified LiteRT (`.tflite`) file.
@@ -76,6 +79,20 @@ def to_litert(
       `keras_mobilebert.quantization.quantize_aware` (its learned ranges are
       used; `representative_data` fills the rest).
 
+    Speed-ups (`rewrites=True`, the default; each verified like any file,
+    against the model given here, and skipped where it does not apply):
+    - float32 and dynamic: a NoNorm MobileBERT is converted with its
+      NoNorms folded into the dense layers (`fold_norms`: exact up to float
+      rounding, 12 fewer element-wise ops per block).
+    - int8: keys and values get symmetric ranges calibrated on the
+      representative data (`symmetric_attention_ranges`), so every
+      attention matmul of the file has a zero-point-0 right-hand input and
+      runs in XNNPACK (int8 time x0.46 on MobileBERT).
+    - qat_int8: the same for a quantization-aware model trained with
+      asymmetric key/value ranges (presets saved before `quantize_aware`
+      made them symmetric): its learned ranges `[min, max]` are used as
+      `[-b, b]`, `b = max(-min, max)`.
+
     Args:
         model: a `MobileBertClassifier`, `MobileBertMaskedLM`,
             `MobileBertBackbone` (or another KerasHub classifier, masked LM
@@ -102,6 +119,8 @@ def to_litert(
             associated files; MediaPipe's `TextClassifier` and the Task
             Library's `BertNLClassifier` then take raw strings. Needs
             the `metadata` extra (MediaPipe's metadata schema).
+        rewrites: bool. Apply the mode's speed-ups (see above); False
+            converts the model as it is.
         log: callable taking one string, or None for silence.
 
     Returns:
@@ -162,15 +181,9 @@ def to_litert(
             num_representative,
             seed=2,
         )
-    export_model = model
-    if mode.needs_fill_mask and attention_mask_mode(model) == "additive":
-        export_model = with_attention_mask_mode(model, "fill")
-        log(
-            f"{quantization}: converting with the 'fill' attention mask "
-            "(masked logits -6); the model's 'additive' mask (-3.4e38) "
-            "cannot be represented in this mode. The file is verified "
-            "against the original model."
-        )
+    export_model, applied = conversion_model(
+        model, mode, representative, rewrites, log
+    )
     convert_kwargs = {
         "sequence_length": sequence_length,
         "dynamic_shape": dynamic_shape,
@@ -186,6 +199,7 @@ def to_litert(
         lambda: convert(export_model, quantization, **convert_kwargs)
     )
     ops = list_ops(tflite_bytes)
+    _log_attention_matmuls(tflite_bytes, applied, log)
     if labels is not None:
         tflite_bytes = _with_metadata(model, kind, tflite_bytes, labels)
     result = verify_and_write(
@@ -200,8 +214,20 @@ def to_litert(
         ops=ops,
         attention_mask_mode=attention_mask_mode(export_model),
     )
+    result.rewrites = applied
     log(result.summary())
     return result
+
+
+def _log_attention_matmuls(tflite_bytes, applied, log):
+    if SYMMETRIC_KEY_VALUE not in applied:
+        return
+    zero_points = batch_matmul_rhs_zero_points(tflite_bytes)
+    delegated = sum(1 for z in zero_points if z == 0)
+    log(
+        f"attention matmuls with zero-point-0 right-hand inputs (run by "
+        f"XNNPACK): {delegated} of {len(zero_points)}"
+    )
 
 
 def _with_metadata(model, kind, tflite_bytes, labels):

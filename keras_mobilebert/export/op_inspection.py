@@ -32,6 +32,22 @@ def _builtin_names():
     }
 
 
+def _operator_names(model):
+    """The op name of each operator code of a parsed flatbuffer model."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = _builtin_names()
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            codes.append(code.CustomCode().decode("utf-8"))
+        else:
+            codes.append(names.get(builtin, str(builtin)))
+    return codes
+
+
 def list_ops(tflite_bytes):
     """The ops of a TFLite flatbuffer, with their tensor dtypes.
 
@@ -55,20 +71,12 @@ def list_ops(tflite_bytes):
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(tflite_bytes, 0)
-    names = _builtin_names()
     type_names = {
         v: k.lower()
         for k, v in vars(schema.TensorType).items()
         if not k.startswith("_")
     }
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        if builtin == schema.BuiltinOperator.CUSTOM:
-            codes.append(code.CustomCode().decode("utf-8"))
-        else:
-            codes.append(names.get(builtin, str(builtin)))
+    codes = _operator_names(model)
     subgraph = model.Subgraphs(0)
 
     def dtypes(indices):
@@ -154,3 +162,41 @@ def float_ops_on_main_path(tflite_bytes):
         if op["op"] in MAIN_PATH_OPS
         and any(t.startswith("float") for t in op["inputs"] + op["outputs"])
     ]
+
+
+def batch_matmul_rhs_zero_points(tflite_bytes):
+    """The zero point of every BATCH_MATMUL's right-hand input.
+
+    LiteRT's XNNPACK delegate runs an int8 BATCH_MATMUL only when this zero
+    point is 0 ("non-zero zero point of input 1 is not supported"); any
+    other falls back to LiteRT's builtin kernel (docs/performance.md).
+
+    Args:
+        tflite_bytes: bytes of a `.tflite` file.
+
+    Returns:
+        A list with one entry per BATCH_MATMUL, in execution order: the
+        int zero point of its right-hand input, or None for a float input.
+
+    Example:
+    ```python
+    assert set(batch_matmul_rhs_zero_points(tflite_bytes)) == {0}
+    ```
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(tflite_bytes, 0)
+    codes = _operator_names(model)
+    subgraph = model.Subgraphs(0)
+    zero_points = []
+    for i in range(subgraph.OperatorsLength()):
+        op = subgraph.Operators(i)
+        if codes[op.OpcodeIndex()] != "BATCH_MATMUL":
+            continue
+        tensor = subgraph.Tensors(int(op.InputsAsNumpy()[1]))
+        quantization = tensor.Quantization()
+        if quantization is None or quantization.ZeroPointLength() == 0:
+            zero_points.append(None)
+        else:
+            zero_points.append(int(quantization.ZeroPoint(0)))
+    return zero_points

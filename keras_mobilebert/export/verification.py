@@ -42,6 +42,9 @@ class ExportResult:
             computes (`"fill"` for an int8 export of an `"additive"`
             model, see `with_attention_mask_mode`); None for backbones
             without the option.
+        rewrites: tuple of strings. The speed-ups the file was converted
+            with (`"fold_norms"`, `"symmetric_key_value"`; see
+            `keras_mobilebert.export.rewrites`).
     """
 
     path: pathlib.Path
@@ -54,6 +57,7 @@ class ExportResult:
     input_shape: tuple
     ops: list
     attention_mask_mode: str | None = None
+    rewrites: tuple = ()
 
     def summary(self):
         """One line for logs."""

@@ -68,6 +68,7 @@ def quantize_aware(
     activation=None,
     num_bits=8,
     ema_decay=DEFAULT_EMA_DECAY,
+    symmetric_key_value=True,
 ):
     """Make a quantization-aware copy of a MobileBERT backbone or task.
 
@@ -91,6 +92,10 @@ def quantize_aware(
             changes the function: fine-tune afterwards.
         num_bits: int. Bit width of weights and activations.
         ema_decay: float. Decay of the activation ranges' moving average.
+        symmetric_key_value: bool. Quantize the attention's keys and values
+            on symmetric ranges (int8 zero point 0): XNNPACK then runs every
+            attention matmul of the `"qat_int8"` file (with asymmetric
+            ranges they fall back to LiteRT's slower builtin kernels).
 
     Returns:
         A `QuantizedMobileBertClassifier`, `QuantizedMobileBertMaskedLM`
@@ -115,6 +120,7 @@ def quantize_aware(
     changes = {
         "quantization_num_bits": num_bits,
         "quantization_ema_decay": ema_decay,
+        "quantization_symmetric_key_value": symmetric_key_value,
     }
     if attention_mask_mode is not None:
         changes["attention_mask_mode"] = attention_mask_mode

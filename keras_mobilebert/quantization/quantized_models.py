@@ -27,6 +27,13 @@ class QuantizedMobileBertBackbone(MobileBertBackbone):
     Args:
         quantization_num_bits: int. Bit width.
         quantization_ema_decay: float. Decay of the activation ranges.
+        quantization_symmetric_key_value: bool. Quantize the attention's
+            keys and values on symmetric ranges (int8 zero point 0, so
+            XNNPACK runs the exported file's attention matmuls; see
+            `fake_quant_scope`). `quantize_aware` sets it; False (the
+            default here) keeps the asymmetric ranges of presets saved
+            before the option existed, which `to_litert` then makes
+            symmetric at export (verified against the model).
         **kwargs: `MobileBertBackbone` arguments.
 
     Example:
@@ -44,12 +51,18 @@ class QuantizedMobileBertBackbone(MobileBertBackbone):
         *args,
         quantization_num_bits=8,
         quantization_ema_decay=DEFAULT_EMA_DECAY,
+        quantization_symmetric_key_value=False,
         **kwargs,
     ):
-        with fake_quant_scope(quantization_num_bits, quantization_ema_decay):
+        with fake_quant_scope(
+            quantization_num_bits,
+            quantization_ema_decay,
+            quantization_symmetric_key_value,
+        ):
             super().__init__(*args, **kwargs)
         self.quantization_num_bits = quantization_num_bits
         self.quantization_ema_decay = quantization_ema_decay
+        self.quantization_symmetric_key_value = quantization_symmetric_key_value
 
     def get_config(self):
         config = super().get_config()
@@ -57,6 +70,9 @@ class QuantizedMobileBertBackbone(MobileBertBackbone):
             {
                 "quantization_num_bits": self.quantization_num_bits,
                 "quantization_ema_decay": self.quantization_ema_decay,
+                "quantization_symmetric_key_value": (
+                    self.quantization_symmetric_key_value
+                ),
             }
         )
         return config
@@ -87,6 +103,8 @@ class QuantizedTaskMixin:
                 f"{type(self).__name__} needs a QuantizedMobileBertBackbone; "
                 "make it with quantize_aware(model)."
             )
+        # The head's dense layers are never named key or value: only the
+        # bit width and decay matter here.
         with fake_quant_scope(
             backbone.quantization_num_bits, backbone.quantization_ema_decay
         ):

@@ -29,10 +29,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
 from keras_mobilebert.models.rebuild import rebuild_with_config
-
-# Names `MobileBertAttention` gives the dense layers feeding the matmuls'
-# right-hand inputs.
-RHS_DENSE_NAMES = ("key", "value")
+from keras_mobilebert.quantization.fake_quant import KEY_VALUE_DENSE_NAMES
 
 
 @keras.saving.register_keras_serializable(package="keras_mobilebert")
@@ -79,7 +76,8 @@ class SymmetricRangeDense(keras.layers.Dense):
 
 
 def _dense_class(*args, name=None, **kwargs):
-    cls = SymmetricRangeDense if name in RHS_DENSE_NAMES else keras.layers.Dense
+    symmetric = name in KEY_VALUE_DENSE_NAMES
+    cls = SymmetricRangeDense if symmetric else keras.layers.Dense
     return cls(*args, name=name, **kwargs)
 
 

@@ -53,33 +53,107 @@ def test_export_command_rejects_unknown_modes():
         _parse(["export", "p", "o.tflite", "--quantization", "int4"])
 
 
-def test_benchmark_table_csv_and_chart(tmp_path):
+def _tiny_torch(name, task=None):
+    """A 2-layer HF MobileBERT, whatever `name` asks for."""
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    config = transformers.MobileBertConfig(
+        vocab_size=30522,
+        hidden_size=16,
+        embedding_size=8,
+        intra_bottleneck_size=8,
+        intermediate_size=8,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_feedforward_networks=2,
+        num_labels=2,
+    )
+    if task == "classification":
+        return transformers.MobileBertForSequenceClassification(config)
+    return transformers.MobileBertModel(config, add_pooling_layer=False).eval()
+
+
+def test_benchmark_interleaves_every_row_and_writes_the_report(
+    tmp_path, monkeypatch
+):
     def build(name):
         return MobileBertBackbone(**SMALL_BACKBONE)
 
-    rows = benchmark.run_benchmark(
-        output_dir=tmp_path,
-        models=["small"],
-        modes=("keras", "float32", "dynamic"),
-        sequence_length=8,
-        num_threads=1,
-        runs=3,
-        warmup=1,
-        build=build,
-        log=None,
+    # ONNX Runtime reported missing: its rows are skipped with a line
+    # naming the extra (and the test stays fast where it is installed).
+    monkeypatch.setattr(
+        benchmark.reference_models,
+        "missing_packages",
+        lambda packages: [p for p in packages if p.startswith("onnx")],
     )
-    assert [r["runtime"] for r in rows] == [
-        "keras",
-        "litert float32",
-        "litert dynamic",
-    ]
+    messages = []
+    result = benchmark.run_benchmark(
+        output_dir=tmp_path,
+        models=["mobilebert", "bert_base"],
+        modes=("keras", "float32", "onnx", "torch", "finetune"),
+        sequence_length=8,
+        qa_sequence_length=12,
+        num_threads=1,
+        rounds=3,
+        warmup=1,
+        finetune_batch_size=2,
+        finetune_rounds=1,
+        finetune_steps=1,
+        build=build,
+        build_torch=_tiny_torch,
+        log=messages.append,
+    )
+    rows = result["rows"]
+    runtimes = {(r["shape"], r["model"], r["runtime"]) for r in rows}
+    for model in ("mobilebert", "bert_base"):
+        for runtime in ("keras", "litert float32", "hf pytorch"):
+            assert ("classification 8", model, runtime) in runtimes
+        assert ("question answering 12", model, "litert float32") in runtimes
+    assert len(rows) == 3 * 2 + 1 * 2
     for row in rows:
+        # One interleaved run: every row timed once per round.
+        assert row["runs"] == 3
         assert 0 < row["p10_ms"] <= row["median_ms"] <= row["p90_ms"]
-    assert rows[1]["file_mib"] > 0 and rows[1]["peak_memory_mib"] > 0
+    files = [r for r in rows if r["runtime"] == "litert float32"]
+    assert all(r["rewrites"] == "fold_norms" for r in files)
+    assert all(r["file_mib"] > 0 and r["peak_memory_mib"] > 0 for r in files)
+    baseline = [
+        r
+        for r in rows
+        if (r["model"], r["runtime"]) == ("bert_base", "litert float32")
+    ]
+    assert [r["ratio"] for r in baseline] == [1.0, 1.0]
+    targets = {(t["shape"], t["target"]) for t in result["targets"]}
+    assert (
+        "question answering 12",
+        "BERT-base / MobileBERT, LiteRT float32",
+    ) in targets
+    finetune = result["finetune"]
+    assert finetune["keras"]["examples_per_second"] > 0
+    assert finetune["torch"]["runs"] == 1
+    assert any("keras-mobilebert[benchmark]" in m for m in messages)
     with open(tmp_path / "benchmark.csv") as f:
-        assert len(list(csv.DictReader(f))) == 3
+        assert len(list(csv.DictReader(f))) == len(rows)
     assert (tmp_path / "benchmark.png").read_bytes()[:4] == b"\x89PNG"
-    assert "litert dynamic" in (tmp_path / "benchmark.md").read_text()
+    report = (tmp_path / "benchmark.md").read_text()
+    assert "keras_mobilebert fit" in report and "ONNX Runtime rows" in report
+    # A second run reuses the verified files instead of converting again
+    # (its record, error included, is the first run's).
+    (first,) = [
+        r
+        for r in files
+        if (r["model"], r["sequence_length"]) == ("mobilebert", 12)
+    ]
+    again = benchmark.export_litert_file(
+        build("mobilebert"),
+        "mobilebert",
+        "float32",
+        12,
+        tmp_path / "files",
+        True,
+    )
+    assert again["relative_error"] == first["relative_error"]
+    assert again["convert_s"] == first["convert_s"]
 
 
 def test_the_benchmark_tool_and_subcommand_run_the_same_benchmark(
@@ -96,7 +170,7 @@ def test_the_benchmark_tool_and_subcommand_run_the_same_benchmark(
     monkeypatch.setattr(
         "keras_mobilebert_cli.startup.start_library", lambda: None
     )
-    argv = ["--models", "mobilebert_tiny", "--modes", "keras", "--runs", "5"]
+    argv = ["--models", "mobilebert_tiny", "--modes", "keras", "--rounds", "5"]
     benchmark_command.main(argv)
     parser = argparse.ArgumentParser(prog="keras-mobilebert")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +179,6 @@ def test_the_benchmark_tool_and_subcommand_run_the_same_benchmark(
     args.func(args)
     assert len(calls) == 2 and calls[0] == calls[1]
     assert calls[0]["models"] == ["mobilebert_tiny"]
-    assert calls[0]["modes"] == ["keras"] and calls[0]["runs"] == 5
+    assert calls[0]["modes"] == ["keras"] and calls[0]["rounds"] == 5
     with pytest.raises(SystemExit):
         parser.parse_args(["benchmark", "--modes", "float64"])

@@ -50,6 +50,23 @@ def test_moving_average_ranges():
     np.testing.assert_allclose(y, [[-0.5, 4.0]], atol=0.02)
 
 
+def test_symmetric_ranges_have_zero_point_zero():
+    quantizer = MovingAverageQuantizer(symmetric=True)
+    quantizer.build(None)
+    x = np.array([[-1.0, 3.0]], "float32")
+    quantizer(x, training=True)
+    # The tracked range is [-1, 3] as before; it is used as [-3, 3] with
+    # 255 levels, so zero is a level and the step is 6 / 254.
+    assert float(quantizer.range_min.numpy()) == pytest.approx(-1.0)
+    values = np.linspace(-4.0, 4.0, 81).astype("float32")[None]
+    y = keras.ops.convert_to_numpy(quantizer(values, training=False))
+    step = 6.0 / 254
+    # TensorFlow's fake quant rounds halves up (-63.5 steps -> -63).
+    expected = np.clip(np.floor(values / step + 0.5), -127, 127) * step
+    np.testing.assert_allclose(y, expected, atol=1e-5)
+    assert quantizer.get_config()["symmetric"] is True
+
+
 def test_float_layers_stay_plain_outside_the_scope():
     backbone = MobileBertBackbone(**SMALL_BACKBONE)
     for cls in (QuantDense, QuantNoNorm, QuantSoftmax):
