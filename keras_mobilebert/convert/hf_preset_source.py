@@ -68,15 +68,12 @@ def from_preset(cls, src, load_weights=True, **kwargs):
     kwargs.pop("load_task_weights", None)
     if issubclass(cls, (MobileBertTokenizer, Preprocessor)):
         snapshot = resolve_snapshot(src)
-        vocabulary, lowercase = read_vocabulary(snapshot)
+        vocabulary, settings = read_vocabulary(snapshot)
         if vocabulary is None:
             raise ConversionError(f"{src} has no vocab.txt or tokenizer.json.")
         if issubclass(cls, MobileBertTokenizer):
-            kwargs.setdefault("lowercase", lowercase)
-            return cls(vocabulary=vocabulary, **kwargs)
-        tokenizer = MobileBertTokenizer(
-            vocabulary=vocabulary, lowercase=lowercase
-        )
+            return cls(vocabulary=vocabulary, **{**settings, **kwargs})
+        tokenizer = MobileBertTokenizer(vocabulary=vocabulary, **settings)
         kwargs.pop("config_file", None)
         config = backbone_config_from_hf(read_hf_config(snapshot))
         kwargs.setdefault(

@@ -57,7 +57,9 @@ def build_tokenizer(converted):
             f"vocab_size {converted.backbone.vocabulary_size}."
         )
     return MobileBertTokenizer(
-        vocabulary=converted.vocabulary, lowercase=converted.lowercase
+        vocabulary=converted.vocabulary,
+        lowercase=converted.lowercase,
+        strip_accents=converted.strip_accents,
     )
 
 
