@@ -4,7 +4,9 @@ A LiteRT file has one signature with int32 inputs named `ids`, `mask` and
 `segment_ids` (what the TFLite Task Library and MediaPipe look for), plus
 `mask_positions` for a masked LM; the Keras model takes `token_ids`,
 `padding_mask`, `segment_ids`. This module maps one onto the other and
-runs the model the way the file will be run.
+runs the model the way the file will be run. A question answerer's file
+outputs `end_logits` and `start_logits` (the names the Task Library's
+`BertQuestionAnswerer` looks for).
 """
 
 import keras
@@ -20,13 +22,17 @@ KERAS_INPUTS = {
 }
 # The mask_positions width when the model's preprocessor does not say.
 DEFAULT_MASK_POSITIONS = 20
+# A question answerer's outputs; the file lists them in this (sorted)
+# order, which the Task Library assumes when a file has no metadata.
+SPAN_OUTPUTS = ("end_logits", "start_logits")
 
 
 def model_kind(model):
-    """`"classifier"`, `"masked_lm"` or `"backbone"`.
+    """`"classifier"`, `"masked_lm"`, `"question_answerer"` or `"backbone"`.
 
     Args:
-        model: a KerasHub text classifier, masked LM or backbone.
+        model: a KerasHub text classifier, masked LM or backbone, or a
+            `MobileBertQuestionAnswerer`.
 
     Raises:
         TypeError: any other model.
@@ -40,6 +46,12 @@ def model_kind(model):
     from keras_hub.models import MaskedLM
     from keras_hub.models import TextClassifier
 
+    from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
+        MobileBertQuestionAnswerer,
+    )
+
+    if isinstance(model, MobileBertQuestionAnswerer):
+        return "question_answerer"
     if isinstance(model, TextClassifier):
         return "classifier"
     if isinstance(model, MaskedLM):
@@ -48,8 +60,8 @@ def model_kind(model):
         return "backbone"
     raise TypeError(
         "to_litert exports a KerasHub text classifier, masked LM or backbone "
-        "taking token_ids, segment_ids and padding_mask; received "
-        f"{type(model).__name__}."
+        "taking token_ids, segment_ids and padding_mask, or a "
+        f"MobileBertQuestionAnswerer; received {type(model).__name__}."
     )
 
 
@@ -138,6 +150,8 @@ def output_dict(kind, outputs):
     """
     if kind in ("classifier", "masked_lm"):
         return {"logits": outputs}
+    if kind == "question_answerer":
+        return {k: outputs[k] for k in SPAN_OUTPUTS}
     return {k: outputs[k] for k in ("sequence_output", "pooled_output")}
 
 
