@@ -73,6 +73,14 @@ INPUT_DESCRIPTIONS = {
 }
 
 
+def _input_metadata(md, input_names):
+    """Tensor metadata of the BERT inputs, in the subgraph's order."""
+    return [
+        _feature_tensor(md, name, INPUT_DESCRIPTIONS[name])
+        for name in input_names
+    ]
+
+
 def _bert_inputs(model, what):
     """The subgraph's input names, checked to be the BERT inputs."""
     input_names = _input_names(model)
@@ -201,10 +209,7 @@ def add_classifier_metadata(
             f"A classifier has one output; the model has "
             f"{len(subgraph.outputs)}."
         )
-    inputs = [
-        _feature_tensor(md, input_name, INPUT_DESCRIPTIONS[input_name])
-        for input_name in input_names
-    ]
+    inputs = _input_metadata(md, input_names)
     labels_file = md.AssociatedFileT()
     labels_file.name = LABELS_FILE
     labels_file.description = "Class names, one per line, in index order."
@@ -299,10 +304,7 @@ def add_question_answerer_metadata(
             f"model outputs {output_names}. Export it with "
             "keras_mobilebert.export.to_litert."
         )
-    inputs = [
-        _feature_tensor(md, input_name, INPUT_DESCRIPTIONS[input_name])
-        for input_name in input_names
-    ]
+    inputs = _input_metadata(md, input_names)
     outputs = [
         _feature_tensor(md, output_name, SPAN_DESCRIPTIONS[output_name])
         for output_name in output_names
