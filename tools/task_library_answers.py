@@ -19,8 +19,11 @@ the tokenization), and our `answer` (which agrees except where the rule's
 top-5 search misses the best span).
 """
 
+import pathlib
+
 import numpy as np
 
+from keras_mobilebert.export import run_tflite_on_windows
 from keras_mobilebert.models.mobilebert.span_decoding import decode_answers
 
 # BertQuestionAnswerer's fixed settings (tflite-support 0.4.4,
@@ -129,7 +132,9 @@ def question_answerer_expectations(qa, questions, contexts, tflite_path=None):
     if tflite_path is None:
         logits = qa.predict(windows.inputs(), batch_size=16, verbose=0)
     else:
-        logits = _file_logits(tflite_path, windows)
+        logits = run_tflite_on_windows(
+            pathlib.Path(tflite_path).read_bytes(), windows
+        )
     answers = decode_answers(
         windows,
         logits["start_logits"],
@@ -167,25 +172,6 @@ def question_answerer_expectations(qa, questions, contexts, tflite_path=None):
         "pairs": [list(p) for p in zip(questions, contexts)],
         "expected": rows,
     }
-
-
-def _file_logits(tflite_path, windows):
-    """A `[1, length]` question answerer file's logits on every window."""
-    import pathlib
-
-    from keras_mobilebert.export import run_tflite
-
-    inputs = windows.inputs()
-    samples = [
-        {
-            "ids": inputs["token_ids"][i : i + 1],
-            "mask": inputs["padding_mask"][i : i + 1],
-            "segment_ids": inputs["segment_ids"][i : i + 1],
-        }
-        for i in range(len(windows))
-    ]
-    outputs = run_tflite(pathlib.Path(tflite_path).read_bytes(), samples)
-    return {k: v.reshape(windows.token_ids.shape) for k, v in outputs.items()}
 
 
 def _same_span(a, b):

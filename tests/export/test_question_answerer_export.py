@@ -118,3 +118,38 @@ def test_bad_sample_data_are_named(tmp_path):
             log=None,
         )
     assert not list(tmp_path.iterdir())
+
+
+def test_export_and_verify_scores_the_file_on_held_out_questions(tmp_path):
+    qa = qa_helpers.trained_question_answerer()
+    questions, contexts, answers, starts = qa_helpers.toy_pairs(40, seed=9)
+    held_out = [
+        make_example(f"q{i}", q, c, [a], [s])
+        for i, (q, c, a, s) in enumerate(
+            zip(questions, contexts, answers, starts)
+        )
+    ]
+    report = export.export_and_verify_question_answerer(
+        qa,
+        tmp_path / "qa_int8.tflite",
+        "int8",
+        representative_data=_pairs(),
+        test_examples=held_out,
+        log=None,
+    )
+    assert (tmp_path / "qa_int8.tflite").is_file()
+    assert report["test_size"] == 40 and report["windows"] >= 40
+    # The toy model answers every toy question; the int8 file nearly all.
+    assert report["keras_exact_match"] == 100.0
+    assert report["tflite_f1"] >= 95.0
+    assert report["answer_agreement"] >= 0.95
+    # The file's logits on the windows are what the report compared.
+    windows = qa.preprocessor.encode(held_out)
+    logits = export.run_tflite_on_windows(
+        (tmp_path / "qa_int8.tflite").read_bytes(), windows
+    )
+    keras_logits = qa.predict(windows.inputs(), verbose=0)
+    assert (
+        np.max(np.abs(logits["start_logits"] - keras_logits["start_logits"]))
+        <= report["heldout_max_abs_error"]
+    )
