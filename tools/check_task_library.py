@@ -1,9 +1,13 @@
-"""Classify sentences with the TFLite Task Library's `BertNLClassifier`.
+"""Run our `.tflite` files in the TFLite Task Library's text clients.
 
 Checks that a classifier `.tflite` written by `keras-mobilebert export` /
 `to_litert(..., labels=...)` (TFLite metadata: input names, WordPiece
-vocabulary, labels) works in the Task Library's on-device client, which
-tokenizes the raw strings itself, and gives the Keras classifier's labels.
+vocabulary, labels) works in the Task Library's `BertNLClassifier`, which
+tokenizes the raw strings itself, and gives the Keras classifier's labels;
+and that a question answerer's file (`to_litert(qa, ...)`: metadata with
+input and output names and the vocabulary) works in its
+`BertQuestionAnswerer` and gives the Keras model's answers (see
+`question_answerer_expectations` for what it can and cannot match).
 
 The Task Library (PyPI `tflite-support` 0.4.4) runs in a virtual
 environment of its own, in a subprocess: it pins protobuf<4, which breaks
@@ -20,9 +24,15 @@ subprocess runs (`--worker`, imports only `tflite_support`).
     # Or from a JSON file {"sentences": [...], "labels": [...],
     # optionally "scores": [[...], ...], what the file should report}:
     python tools/check_task_library.py model.tflite --expected expected.json
+    # A question answerer against its Keras preset, on SQuAD dev pairs the
+    # Task Library can take:
+    python tools/check_task_library.py qa.tflite --qa-preset my_qa \
+        --squad dev-v1.1.json --pairs 200
 
-Prints a JSON report and exits 1 if any label differs. A classifier file
-of several classes ends in a softmax, so the Task Library's scores are
+Prints a JSON report and exits 1 if any label differs (a question
+answerer: if the Task Library's span differs from its own decoding rule
+applied to the Keras model's logits). A classifier file of several
+classes ends in a softmax, so the Task Library's scores are
 probabilities: the report gives the range of their per-sentence sums and
 their largest difference from the Keras model's softmax.
 """
@@ -118,11 +128,15 @@ def classify(tflite_path, sentences, python):
     classify("model.tflite", ["a fine film"], task_library_python())
     ```
     """
+    request = {"model": str(tflite_path), "sentences": list(sentences)}
+    return _run_worker(request, python, "BertNLClassifier")
+
+
+def _run_worker(request, python, client):
+    """Send `request` to the worker in the Task Library environment."""
     run = subprocess.run(
         [str(python), str(pathlib.Path(__file__).resolve()), "--worker"],
-        input=json.dumps(
-            {"model": str(tflite_path), "sentences": list(sentences)}
-        ),
+        input=json.dumps(request),
         capture_output=True,
         text=True,
         # The worker must not see the project's packages.
@@ -136,7 +150,7 @@ def classify(tflite_path, sentences, python):
         if run.returncode < 0:
             hint += f" (killed by signal {-run.returncode})"
         raise RuntimeError(
-            f"BertNLClassifier failed on {tflite_path}{hint}: "
+            f"{client} failed on {request['model']}{hint}: "
             f"{run.stderr.strip()[-2000:]}"
         )
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -232,6 +246,30 @@ def compare(expected, scores, labels):
     }
 
 
+def answers_module():
+    """`tools/task_library_answers.py`: the expectations and comparison.
+
+    Imported on request: it needs the project's environment (NumPy,
+    keras_mobilebert), which the worker does not have.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tools import task_library_answers
+
+    return task_library_answers
+
+
+def _require_python():
+    python = task_library_python()
+    if python is None:
+        raise FileNotFoundError(
+            f"No Task Library environment at {DEFAULT_VENV} (nor "
+            f"${PYTHON_ENV}); create it with "
+            "`python tools/check_task_library.py --make-venv`."
+        )
+    return python
+
+
 def check(tflite_path, expected, python=None):
     """Classify `expected["sentences"]` with the Task Library and compare.
 
@@ -250,15 +288,55 @@ def check(tflite_path, expected, python=None):
     assert not report["disagreements"]
     ```
     """
-    python = python or task_library_python()
-    if python is None:
-        raise FileNotFoundError(
-            f"No Task Library environment at {DEFAULT_VENV} (nor "
-            f"${PYTHON_ENV}); create it with "
-            "`python tools/check_task_library.py --make-venv`."
-        )
+    python = python or _require_python()
     scores = classify(tflite_path, expected["sentences"], python)
     return compare(expected, scores, labels_of(tflite_path))
+
+
+def answer_questions(tflite_path, pairs, python):
+    """`BertQuestionAnswerer`'s answers for `(question, context)` pairs.
+
+    Args:
+        tflite_path: path of a question answerer `.tflite` with metadata.
+        pairs: list of `(question, context)`.
+        python: path of the Task Library environment's Python.
+
+    Returns:
+        Per pair, its answers best first: dicts with `text` (the context's
+        space-separated words from the first to the last answer token),
+        `start`, `end` (token positions in the window) and `logit` (start
+        + end logit).
+
+    Example:
+    ```python
+    answer_questions("qa.tflite", [("Who?", "The fox.")], python)
+    ```
+    """
+    request = {"model": str(tflite_path), "pairs": [list(p) for p in pairs]}
+    return _run_worker(request, python, "BertQuestionAnswerer")
+
+
+def check_question_answerer(tflite_path, expected, python=None):
+    """Answer `expected["pairs"]` with the Task Library and compare.
+
+    Args:
+        tflite_path: path of a question answerer `.tflite` with metadata.
+        expected: what `question_answerer_expectations` returned.
+        python: the Task Library environment's Python, or None.
+
+    Returns:
+        The report of `compare_answers`.
+
+    Example:
+    ```python
+    expected = question_answerer_expectations(qa, questions, contexts)
+    report = check_question_answerer("qa.tflite", expected)
+    assert not report["rule_mismatches"]
+    ```
+    """
+    python = python or _require_python()
+    answers = answer_questions(tflite_path, expected["pairs"], python)
+    return answers_module().compare_answers(expected, answers)
 
 
 def _worker():
@@ -266,6 +344,24 @@ def _worker():
     from tflite_support.task import text
 
     request = json.loads(sys.stdin.read())
+    if "pairs" in request:
+        answerer = text.BertQuestionAnswerer.create_from_file(request["model"])
+        results = []
+        for question, context in request["pairs"]:
+            answers = answerer.answer(context, question).answers
+            results.append(
+                [
+                    {
+                        "text": a.text,
+                        "start": a.pos.start,
+                        "end": a.pos.end,
+                        "logit": a.pos.logit,
+                    }
+                    for a in answers
+                ]
+            )
+        print(json.dumps(results))
+        return
     classifier = text.BertNLClassifier.create_from_file(request["model"])
     results = []
     for sentence in request["sentences"]:
@@ -275,13 +371,60 @@ def _worker():
     print(json.dumps(results))
 
 
+def squad_check(tflite_path, preset, squad, count, python=None):
+    """Check a question answerer file on SQuAD pairs the Task Library takes.
+
+    The pairs are the first `count` questions of `squad`, in file order,
+    that `task_library_takes` (ASCII case only, one window). Our answers
+    come from the file's own logits (run in the LiteRT interpreter, so a
+    quantized file is compared with itself) decoded by our Python decoder.
+    Returns the report of `check_question_answerer`, with how many
+    questions were looked at.
+
+    Example:
+    ```python
+    squad_check("qa.tflite", "my_qa", "dev-v1.1.json", 200)
+    ```
+    """
+    answers = answers_module()
+    import keras_mobilebert
+    from keras_mobilebert.data.squad import read_squad
+
+    qa = keras_mobilebert.MobileBertQuestionAnswerer.from_preset(str(preset))
+    questions, contexts, looked_at = [], [], 0
+    for example in read_squad(squad):
+        if len(questions) == count:
+            break
+        looked_at += 1
+        if answers.task_library_takes(
+            qa.preprocessor, example.question, example.context
+        ):
+            questions.append(example.question)
+            contexts.append(example.context)
+    expected = answers.question_answerer_expectations(
+        qa, questions, contexts, tflite_path
+    )
+    report = check_question_answerer(tflite_path, expected, python)
+    report["questions_looked_at"] = looked_at
+    return report
+
+
 def main(argv=None):
     """Command-line entry; see the module docstring."""
     parser = argparse.ArgumentParser(prog="check_task_library")
-    parser.add_argument("model", nargs="?", help="classifier .tflite")
+    parser.add_argument(
+        "model", nargs="?", help="classifier or question answerer .tflite"
+    )
     parser.add_argument("--expected", help="JSON of sentences and labels")
     parser.add_argument("--preset", help="Keras classifier preset directory")
     parser.add_argument("--sentences", help="text file, one per line")
+    parser.add_argument(
+        "--qa-preset", help="Keras question answerer preset directory"
+    )
+    parser.add_argument("--squad", help="SQuAD JSON of the pairs to answer")
+    parser.add_argument(
+        "--pairs", type=int, default=200, help="question-answering pairs"
+    )
     parser.add_argument("--venv", help="Task Library environment")
     parser.add_argument(
         "--make-venv",
@@ -297,6 +440,18 @@ def main(argv=None):
     if args.make_venv:
         print(make_venv(args.make_venv))
         return 0
+    if args.qa_preset:
+        if not (args.model and args.squad):
+            parser.error("--qa-preset needs a model and --squad")
+        report = squad_check(
+            args.model,
+            args.qa_preset,
+            args.squad,
+            args.pairs,
+            task_library_python(args.venv),
+        )
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 1 if report["rule_mismatches"] else 0
     if not args.model or not (args.expected or args.preset):
         parser.error("give a model and --expected or --preset")
     if args.expected:

@@ -12,7 +12,7 @@ windows.
 
 Usage:
     python tools/squad_oracle.py ../shared/data/squad/dev-v1.1.json
-    python tools/squad_oracle.py dev-v1.1.json --strip-accents \\
+    python tools/squad_oracle.py dev-v1.1.json --no-strip-accents \\
         --output runs/squad_oracle.json
 """
 
@@ -148,9 +148,10 @@ def parse_args(argv=None):
     parser.add_argument("--max-answer-length", type=int, default=30)
     parser.add_argument(
         "--strip-accents",
-        action="store_true",
-        help="Tokenize with accent stripping (bert-base-uncased's "
-        "normalization; the preset tokenizer does not strip accents).",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Override the preset tokenizer's accent stripping (the uncased "
+        "presets strip accents, as bert-base-uncased does).",
     )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--output", default=None, help="Write JSON here.")
@@ -162,8 +163,11 @@ def main(argv=None):
 
     args = parse_args(argv)
     examples = read_squad(args.squad)[: args.limit]
+    overrides = {}
+    if args.strip_accents is not None:
+        overrides["strip_accents"] = args.strip_accents
     tokenizer = keras_mobilebert.MobileBertTokenizer.from_preset(
-        args.preset, strip_accents=args.strip_accents
+        args.preset, **overrides
     )
     preprocessor = keras_mobilebert.MobileBertQuestionAnswererPreprocessor(
         tokenizer,

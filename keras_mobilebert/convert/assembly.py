@@ -45,7 +45,8 @@ class ConvertedModel:
         qa_weights: the head weights as lists of arrays (Keras layout), or
             None.
         id2label: dict of class index to label name (sequence classifiers).
-        vocabulary, lowercase: the tokenizer of the snapshot.
+        vocabulary, lowercase, strip_accents: the tokenizer of the
+            snapshot.
         hf_config: the parsed `config.json`.
         source: what was converted, for messages.
     """
@@ -156,6 +157,7 @@ def assemble(
     converted.id2label = None
     converted.vocabulary = None
     converted.lowercase = True
+    converted.strip_accents = True
     converted.hf_config = {}
     converted.source = source
     return converted

@@ -14,8 +14,12 @@ import numpy as np
 
 from keras_mobilebert.convert.task_builders import build_classifier
 from keras_mobilebert.convert.task_builders import build_masked_lm
+from keras_mobilebert.convert.task_builders import build_question_answerer
 from keras_mobilebert.convert.task_builders import build_tokenizer
 from keras_mobilebert.convert.weights import ConversionError
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
+    MobileBertQuestionAnswerer,
+)
 from keras_mobilebert.models.preset_writer import save_preset as write_preset
 from keras_mobilebert.models.rebuild import rebuild_with_config
 
@@ -75,12 +79,15 @@ def save_preset(converted, dst, progress=None):
     """Save a `ConvertedModel` as a KerasHub preset directory, atomically.
 
     The preset holds the backbone and, where the checkpoint has them, the
-    task (masked LM, else classifier) with its preprocessor; so
-    `MobileBertBackbone.from_preset(dst)` and the matching task's
-    `from_preset(dst)` load it offline. A checkpoint's NSP and QA heads have
-    no KerasHub task: their weights are saved next to it
-    (`nsp_head.weights.npz`, `qa_head.weights.npz`) and the progress output
-    says so. `labels.json` holds a classifier's `id2label`.
+    task (masked LM, else classifier, else question answerer) with its
+    preprocessor; so `MobileBertBackbone.from_preset(dst)` and the matching
+    task's `from_preset(dst)` load it offline. A SQuAD checkpoint (HF
+    `MobileBertForQuestionAnswering`) becomes a `MobileBertQuestionAnswerer`
+    preset with 384-token windows. A checkpoint's NSP head has no KerasHub
+    task: its weights are saved next to it (`nsp_head.weights.npz`), as is
+    a span head beside another task (`qa_head.weights.npz`), and the
+    progress output says so. `labels.json` holds a classifier's
+    `id2label`.
 
     Args:
         converted: a `ConvertedModel`.
@@ -103,6 +110,9 @@ def save_preset(converted, dst, progress=None):
     elif "classifier" in converted.heads and converted.vocabulary:
         model = build_classifier(converted)
         say("Saving the classifier task, backbone and preprocessor")
+    elif "qa" in converted.heads and converted.vocabulary:
+        model = build_question_answerer(converted)
+        say("Saving the question-answering task, backbone and preprocessor")
     else:
         model = converted.backbone
         if converted.vocabulary is not None:
@@ -111,7 +121,10 @@ def save_preset(converted, dst, progress=None):
     extra_files = {}
     if converted.nsp_weights is not None:
         extra_files["nsp_head.weights.npz"] = _npz_bytes(converted.nsp_weights)
-    if converted.qa_weights is not None:
+    qa_head_aside = converted.qa_weights is not None and not isinstance(
+        model, MobileBertQuestionAnswerer
+    )
+    if qa_head_aside:
         extra_files["qa_head.weights.npz"] = _npz_bytes(converted.qa_weights)
     if converted.id2label:
         labels = {str(k): v for k, v in converted.id2label.items()}
@@ -119,6 +132,6 @@ def save_preset(converted, dst, progress=None):
     write_preset(model, dst, tokenizer=tokenizer, extra_files=extra_files)
     if converted.nsp_weights is not None:
         say("Saved the next-sentence head to nsp_head.weights.npz")
-    if converted.qa_weights is not None:
+    if qa_head_aside:
         say("Saved the question-answering head to qa_head.weights.npz")
     return pathlib.Path(dst)

@@ -182,7 +182,9 @@ def convert_snapshot(src, dtype=None, progress=None):
     id2label = config.get("id2label")
     if isinstance(id2label, dict) and id2label:
         converted.id2label = {int(k): v for k, v in id2label.items()}
-    converted.vocabulary, converted.lowercase = read_vocabulary(snapshot)
+    converted.vocabulary, settings = read_vocabulary(snapshot)
+    converted.lowercase = settings["lowercase"]
+    converted.strip_accents = settings["strip_accents"]
     converted.hf_config = config
     converted.source = str(src)
     return converted

@@ -34,7 +34,7 @@ from keras_mobilebert.utils.files import atomic_path
 
 
 def export_to_huggingface(
-    model, dst, vocabulary=None, lowercase=None, strict=True
+    model, dst, vocabulary=None, lowercase=None, strict=True, strip_accents=None
 ):
     """Save a Keras MobileBERT as an HF snapshot `transformers` can load.
 
@@ -53,6 +53,8 @@ def export_to_huggingface(
         lowercase: optional bool; defaults to the tokenizer's setting.
         strict: bool. Raise where HF would compute different numbers (see
             `hf_config_from_backbone`).
+        strip_accents: optional bool; defaults to the tokenizer's setting
+            (with `lowercase` given, to `lowercase`, as HF's `None`).
 
     Example:
     ```python
@@ -120,6 +122,8 @@ def export_to_huggingface(
         vocabulary = tokenizer.get_vocabulary()
         if lowercase is None:
             lowercase = tokenizer.lowercase
+        if strip_accents is None:
+            strip_accents = tokenizer.strip_accents
     if isinstance(vocabulary, (str, os.PathLike)):
         vocabulary = (
             pathlib.Path(vocabulary).read_text(encoding="utf-8").splitlines()
@@ -146,6 +150,8 @@ def export_to_huggingface(
                         "do_lower_case": bool(
                             True if lowercase is None else lowercase
                         ),
+                        # null: follows do_lower_case, as in HF.
+                        "strip_accents": strip_accents,
                         "model_max_length": backbone.max_sequence_length,
                     },
                     indent=2,

@@ -23,12 +23,22 @@ from keras_mobilebert.convert.hf_snapshot import read_vocabulary
 from keras_mobilebert.convert.hf_snapshot import resolve_snapshot
 from keras_mobilebert.convert.task_builders import build_classifier
 from keras_mobilebert.convert.task_builders import build_masked_lm
+from keras_mobilebert.convert.task_builders import build_question_answerer
+from keras_mobilebert.convert.task_builders import (
+    question_answerer_preprocessor,
+)
 from keras_mobilebert.convert.weights import ConversionError
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_masked_lm import (
     MobileBertMaskedLM,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
+    MobileBertQuestionAnswerer,
+)
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer_preprocessor import (  # noqa: E501
+    MobileBertQuestionAnswererPreprocessor,
 )
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertTextClassifier,
@@ -68,17 +78,18 @@ def from_preset(cls, src, load_weights=True, **kwargs):
     kwargs.pop("load_task_weights", None)
     if issubclass(cls, (MobileBertTokenizer, Preprocessor)):
         snapshot = resolve_snapshot(src)
-        vocabulary, lowercase = read_vocabulary(snapshot)
+        vocabulary, settings = read_vocabulary(snapshot)
         if vocabulary is None:
             raise ConversionError(f"{src} has no vocab.txt or tokenizer.json.")
         if issubclass(cls, MobileBertTokenizer):
-            kwargs.setdefault("lowercase", lowercase)
-            return cls(vocabulary=vocabulary, **kwargs)
-        tokenizer = MobileBertTokenizer(
-            vocabulary=vocabulary, lowercase=lowercase
-        )
+            return cls(vocabulary=vocabulary, **{**settings, **kwargs})
+        tokenizer = MobileBertTokenizer(vocabulary=vocabulary, **settings)
         kwargs.pop("config_file", None)
         config = backbone_config_from_hf(read_hf_config(snapshot))
+        if issubclass(cls, MobileBertQuestionAnswererPreprocessor):
+            return question_answerer_preprocessor(
+                tokenizer, config["max_sequence_length"], **kwargs
+            )
         kwargs.setdefault(
             "sequence_length", min(128, config["max_sequence_length"])
         )
@@ -104,6 +115,8 @@ def from_preset(cls, src, load_weights=True, **kwargs):
         return build_masked_lm(converted, **kwargs)
     if issubclass(cls, MobileBertTextClassifier):
         return build_classifier(converted, **kwargs)
+    if issubclass(cls, MobileBertQuestionAnswerer):
+        return build_question_answerer(converted, **kwargs)
     raise ConversionError(
         f"{cls.__name__}.from_preset cannot load a Hugging Face snapshot."
     )

@@ -152,20 +152,52 @@ def read_hf_config(snapshot):
     return _read_json_object(snapshot / "config.json")
 
 
+def _normalizer_settings(normalizer):
+    """`(lowercase, strip_accents)` of a `tokenizer.json` normalizer.
+
+    A `BertNormalizer` states both (`strip_accents` null: follows
+    `lowercase`); a `Sequence` lowercases if it holds a `Lowercase` step
+    and strips accents if it holds a `StripAccents` step. Unknown: None.
+    """
+    if not isinstance(normalizer, dict):
+        return None, None
+    kind = normalizer.get("type")
+    if kind == "BertNormalizer":
+        return normalizer.get("lowercase"), normalizer.get("strip_accents")
+    if kind == "Sequence":
+        steps = [
+            step.get("type")
+            for step in normalizer.get("normalizers") or []
+            if isinstance(step, dict)
+        ]
+        return "Lowercase" in steps, "StripAccents" in steps
+    return None, None
+
+
 def read_vocabulary(snapshot):
-    """The vocabulary list and lowercasing of an HF snapshot.
+    """The vocabulary and the tokenizer settings of an HF snapshot.
 
     Reads `vocab.txt`, else the WordPiece vocabulary of `tokenizer.json`.
-    Lowercasing comes from `tokenizer_config.json`'s `do_lower_case`, else
-    the `tokenizer.json` normalizer, else True (HF's BertTokenizer default).
+    The settings follow Hugging Face's `BertTokenizer`: `do_lower_case`
+    and `strip_accents` of `tokenizer_config.json`, else the
+    `tokenizer.json` normalizer's (transformers lets the config's values
+    override the normalizer's), else lowercasing; `strip_accents` unset
+    or null follows the lowercasing (BERT's uncased tokenizer strips
+    accents).
 
     Returns:
-        `(vocabulary, lowercase)`; `vocabulary` is None when the snapshot
-        has no vocabulary file.
+        `(vocabulary, settings)`: `vocabulary` is None when the snapshot
+        has no vocabulary file; `settings` is a dict of
+        `MobileBertTokenizer` arguments, `lowercase` and `strip_accents`.
+
+    Example:
+    ```python
+    vocabulary, settings = read_vocabulary(snapshot)
+    tokenizer = MobileBertTokenizer(vocabulary=vocabulary, **settings)
+    ```
     """
     snapshot = pathlib.Path(snapshot)
     vocabulary = None
-    lowercase = None
     tokenizer_json = None
     if (snapshot / "tokenizer.json").is_file():
         tokenizer_json = _read_json_object(snapshot / "tokenizer.json")
@@ -188,14 +220,17 @@ def read_vocabulary(snapshot):
                     f"0..{len(vocab) - 1} (bad id {index} for {token!r})."
                 )
             vocabulary[index] = token
+    lowercase = strip_accents = None
+    if tokenizer_json is not None:
+        lowercase, strip_accents = _normalizer_settings(
+            tokenizer_json.get("normalizer")
+        )
     if (snapshot / "tokenizer_config.json").is_file():
         tokenizer_config = _read_json_object(snapshot / "tokenizer_config.json")
         if "do_lower_case" in tokenizer_config:
-            lowercase = bool(tokenizer_config["do_lower_case"])
-    if lowercase is None and tokenizer_json is not None:
-        normalizer = tokenizer_json.get("normalizer") or {}
-        if "lowercase" in normalizer:
-            lowercase = bool(normalizer["lowercase"])
-    if lowercase is None:
-        lowercase = True
-    return vocabulary, lowercase
+            lowercase = tokenizer_config["do_lower_case"]
+        if tokenizer_config.get("strip_accents") is not None:
+            strip_accents = tokenizer_config["strip_accents"]
+    lowercase = True if lowercase is None else bool(lowercase)
+    strip_accents = lowercase if strip_accents is None else bool(strip_accents)
+    return vocabulary, {"lowercase": lowercase, "strip_accents": strip_accents}

@@ -17,6 +17,9 @@ from keras_mobilebert.models.mobilebert.mobilebert_masked_lm_preprocessor import
 from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
     MobileBertQuestionAnswerer,
 )
+from keras_mobilebert.models.mobilebert.mobilebert_question_answerer_preprocessor import (  # noqa: E501
+    MobileBertQuestionAnswererPreprocessor,
+)
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertTextClassifier,
 )
@@ -57,13 +60,49 @@ def build_tokenizer(converted):
             f"vocab_size {converted.backbone.vocabulary_size}."
         )
     return MobileBertTokenizer(
-        vocabulary=converted.vocabulary, lowercase=converted.lowercase
+        vocabulary=converted.vocabulary,
+        lowercase=converted.lowercase,
+        strip_accents=converted.strip_accents,
     )
 
 
 def _sequence_length(backbone, default=128):
     """The preprocessors' default length, capped by the position table."""
     return min(default, backbone.max_sequence_length)
+
+
+# GR run_squad.py's windows: 384 tokens, 64 of them at most the question.
+QA_SEQUENCE_LENGTH = 384
+QA_QUESTION_SHARE = 6
+
+
+def question_answerer_preprocessor(tokenizer, max_sequence_length, **kwargs):
+    """A `MobileBertQuestionAnswererPreprocessor` for a converted model.
+
+    GR's defaults (384-token windows, questions of up to 64 pieces), the
+    window capped by the position table, and the question by a sixth of
+    the window (GR's 64 of 384) when the window is shorter.
+
+    Args:
+        tokenizer: a `MobileBertTokenizer`.
+        max_sequence_length: int. The backbone's position table.
+        **kwargs: other preprocessor arguments, which win.
+
+    Example:
+    ```python
+    question_answerer_preprocessor(tokenizer, backbone.max_sequence_length)
+    ```
+    """
+    length = kwargs.pop(
+        "sequence_length", min(QA_SEQUENCE_LENGTH, max_sequence_length)
+    )
+    kwargs.setdefault(
+        "max_question_length",
+        min(64, max(1, length // QA_QUESTION_SHARE)),
+    )
+    return MobileBertQuestionAnswererPreprocessor(
+        tokenizer, sequence_length=length, **kwargs
+    )
 
 
 def build_masked_lm(converted, preprocessor=True, **kwargs):
@@ -170,24 +209,40 @@ def build_classifier(converted, num_classes=None, preprocessor=True, **kwargs):
     return model
 
 
-def build_question_answerer(converted):
+def build_question_answerer(converted, preprocessor=True):
     """A `MobileBertQuestionAnswerer` from a `ConvertedModel`.
 
-    Raises a `ConversionError` if the checkpoint has no span head.
+    The span head is the checkpoint's (HF `qa_outputs`, GR `cls/squad`),
+    so start and end logits equal the source framework's. Raises a
+    `ConversionError` if the checkpoint has no span head.
 
     Args:
         converted: a `ConvertedModel`.
+        preprocessor: True for a `MobileBertQuestionAnswererPreprocessor`
+            with the snapshot's tokenizer (384-token windows, see
+            `question_answerer_preprocessor`) when the snapshot has a
+            vocabulary, a preprocessor, or None/False for none.
 
     Example:
     ```python
     qa = build_question_answerer(convert_snapshot("./squad-mobilebert"))
+    qa.answer("Who jumped?", "The quick brown fox jumped.")
     ```
     """
     if converted.qa_weights is None:
         raise ConversionError(
             f"{converted.source} has no question-answering head (qa_outputs.*)."
         )
-    model = MobileBertQuestionAnswerer(converted.backbone)
+    if preprocessor is True:
+        preprocessor = None
+        if converted.vocabulary is not None:
+            preprocessor = question_answerer_preprocessor(
+                build_tokenizer(converted),
+                converted.backbone.max_sequence_length,
+            )
+    model = MobileBertQuestionAnswerer(
+        converted.backbone, preprocessor=preprocessor or None
+    )
     model.span_head.set_weights(converted.qa_weights)
     return model
 

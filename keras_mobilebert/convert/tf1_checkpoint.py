@@ -170,6 +170,7 @@ def convert_tf1_checkpoint(
     config=None,
     vocabulary=None,
     lowercase=True,
+    strip_accents=None,
     attention_mask_mode="fill",
     num_labels=2,
     dtype=None,
@@ -186,6 +187,8 @@ def convert_tf1_checkpoint(
             checkpoint, if any.
         lowercase: bool. Whether the tokenizer lowercases (the uncased
             release does).
+        strip_accents: bool or None. Whether it drops accents; None
+            follows `lowercase`, as GR's `tokenization.py` does.
         attention_mask_mode: `"fill"` (GR's -6, default: GR's numbers on
             padded inputs) or `"additive"` (HF's).
         num_labels: classes of a fine-tuned classifier head
@@ -243,6 +246,9 @@ def convert_tf1_checkpoint(
             tokens.pop()
         converted.vocabulary = tokens
     converted.lowercase = lowercase
+    converted.strip_accents = (
+        lowercase if strip_accents is None else strip_accents
+    )
     converted.hf_config = {
         "hidden_dropout_prob": backbone_config["dropout"],
     }

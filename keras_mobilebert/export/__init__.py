@@ -13,6 +13,12 @@ from keras_mobilebert.export.errors import UnsupportedOpsError
 from keras_mobilebert.export.errors import VerificationError
 from keras_mobilebert.export.heldout import export_and_verify
 from keras_mobilebert.export.heldout import tflite_accuracy
+from keras_mobilebert.export.heldout_question_answerer import (
+    export_and_verify_question_answerer,
+)
+from keras_mobilebert.export.heldout_question_answerer import (
+    run_tflite_on_windows,
+)
 from keras_mobilebert.export.litert import to_litert
 from keras_mobilebert.export.modes import MODES
 from keras_mobilebert.export.modes import QUANTIZATIONS

@@ -47,12 +47,17 @@ def to_litert(
     labels=None,
     rewrites=True,
     log=print,
+    metadata=None,
 ):
     """Export a MobileBERT model to a verified LiteRT (`.tflite`) file.
 
     The file has one signature whose int32 inputs are `ids`, `mask` and
     `segment_ids` (plus `mask_positions` for a masked LM), of fixed shape
-    `[1, sequence_length]` by default. Only builtin LiteRT ops are allowed:
+    `[1, sequence_length]` by default. A `MobileBertQuestionAnswerer`'s
+    file outputs `end_logits` and `start_logits`, each `[1,
+    sequence_length]` (its preprocessor's 384 by default), and by default
+    carries the metadata of the TFLite Task Library's
+    `BertQuestionAnswerer`. Only builtin LiteRT ops are allowed:
     a model that would need Flex (select TF) or custom ops fails with the
     ops named. Before the file is delivered, the LiteRT interpreter runs it
     on sample inputs and the result is compared with the Keras model; an
@@ -95,16 +100,20 @@ def to_litert(
 
     Args:
         model: a `MobileBertClassifier`, `MobileBertMaskedLM`,
-            `MobileBertBackbone` (or another KerasHub classifier, masked LM
-            or backbone with the same inputs, such as `BertBackbone`).
+            `MobileBertQuestionAnswerer`, `MobileBertBackbone` (or another
+            KerasHub classifier, masked LM or backbone with the same
+            inputs, such as `BertBackbone`).
         path: output `.tflite` path.
         quantization: string. One of `QUANTIZATIONS`.
         sequence_length: int or None. Fixed input length; None takes the
             preprocessor's, else 128 (or the backbone's maximum if lower).
         dynamic_shape: bool. Inputs of shape `[None, None]` instead.
         representative_data: list of strings (tokenized with the model's
-            preprocessor) or of input dicts; None draws random token
-            sequences (fine for timing, poor for accuracy).
+            preprocessor) or of input dicts; for a question answerer
+            `(questions, contexts)`, `(question, context)` pairs or SQuAD
+            records, each window of the preprocessor one sample; None
+            draws random token sequences (fine for timing, poor for
+            accuracy).
         sample_data: like `representative_data`, for the verification.
             None reuses the representative data, else random sequences.
         num_samples: int. How many samples verify the file.
@@ -122,6 +131,13 @@ def to_litert(
         rewrites: bool. Apply the mode's speed-ups (see above); False
             converts the model as it is.
         log: callable taking one string, or None for silence.
+        metadata: bool or None. A question answerer's TFLite metadata:
+            input names, the WordPiece vocabulary of its tokenizer and the
+            output names, which the Task Library's `BertQuestionAnswerer`
+            needs to take raw strings (it runs `[1, 384]` files). None:
+            packed when the model has a preprocessor. Needs the `metadata`
+            extra (MediaPipe's metadata schema). Classifiers get
+            metadata from `labels`.
 
     Returns:
         An `ExportResult`.
@@ -157,6 +173,7 @@ def to_litert(
         # Before the slow conversion: the labels, and the metadata extra.
         _check_labels(model, kind, labels)
         metadata_schema()
+    span_metadata = _wants_span_metadata(model, kind, metadata)
     sequence_length = sequence_length or default_sequence_length(model)
     samples = to_samples(
         model,
@@ -202,6 +219,8 @@ def to_litert(
     _log_attention_matmuls(tflite_bytes, applied, log)
     if labels is not None:
         tflite_bytes = _with_metadata(model, kind, tflite_bytes, labels)
+    if span_metadata:
+        tflite_bytes = _with_span_metadata(model, tflite_bytes)
     result = verify_and_write(
         tflite_bytes,
         reference=keras_outputs(model, kind, samples),
@@ -236,6 +255,35 @@ def _with_metadata(model, kind, tflite_bytes, labels):
     labels = [str(label) for label in labels]
     vocabulary = model.preprocessor.tokenizer.get_vocabulary()
     return add_classifier_metadata(tflite_bytes, vocabulary, labels)
+
+
+def _wants_span_metadata(model, kind, metadata):
+    """Whether a question answerer's metadata is packed; checks it can be."""
+    if kind != "question_answerer":
+        if metadata:
+            raise ValueError(
+                "metadata=True applies to question answerers; a classifier "
+                "gets its metadata from labels=."
+            )
+        return False
+    has_tokenizer = getattr(model, "preprocessor", None) is not None
+    if metadata and not has_tokenizer:
+        raise ValueError(
+            "Metadata needs the question answerer's tokenizer vocabulary; "
+            "the model has no preprocessor."
+        )
+    if metadata is None:
+        metadata = has_tokenizer
+    if metadata:
+        metadata_schema()  # Before the slow conversion: is MediaPipe here?
+    return bool(metadata)
+
+
+def _with_span_metadata(model, tflite_bytes):
+    from keras_mobilebert.export.metadata import add_question_answerer_metadata
+
+    vocabulary = model.preprocessor.tokenizer.get_vocabulary()
+    return add_question_answerer_metadata(tflite_bytes, vocabulary)
 
 
 def _check_labels(model, kind, labels):

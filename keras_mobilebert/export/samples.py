@@ -3,7 +3,9 @@
 Every sample is a dict of int32 arrays of shape `(1, sequence_length)`
 named as the file's inputs (`ids`, `mask`, `segment_ids`, and
 `mask_positions` for a masked LM), made from texts (the model's
-preprocessor), from input dicts, or drawn at random.
+preprocessor), from (question, context) pairs (a question answerer's
+preprocessor: one sample per window), from input dicts, or drawn at
+random.
 """
 
 import numpy as np
@@ -120,15 +122,85 @@ def with_sequence_length(preprocessor, sequence_length):
     return type(preprocessor)(**config)
 
 
+def _pairs(data):
+    """`(questions, contexts)` or records from a question answerer's data.
+
+    None when `data` is not text: a list of input dicts.
+    """
+    if isinstance(data, tuple) and len(data) == 2:
+        if all(isinstance(part, (list, tuple)) for part in data):
+            return data
+    data = list(data)
+    if not data or isinstance(data[0], dict):
+        return None
+    if hasattr(data[0], "question") and hasattr(data[0], "context"):
+        return data
+    if all(isinstance(p, (list, tuple)) and len(p) == 2 for p in data):
+        return [p[0] for p in data], [p[1] for p in data]
+    raise ValueError(
+        "A question answerer's sample or representative data are "
+        "(questions, contexts), a list of (question, context) pairs, SQuAD "
+        f"records or input dicts; got a list of {type(data[0]).__name__}."
+    )
+
+
+def question_answerer_inputs(model, data, sequence_length, count):
+    """(question, context) pairs as TFLite inputs, one per window.
+
+    The pairs go through the model's `MobileBertQuestionAnswererPreprocessor`
+    (at `sequence_length`), so a long context gives several windows, as in
+    `answer`; the first `count` windows are kept.
+
+    Args:
+        model: a `MobileBertQuestionAnswerer` with a preprocessor.
+        data: `(questions, contexts)`, a list of `(question, context)`
+            pairs, or SQuAD records (`keras_mobilebert.data.squad`).
+        sequence_length: int.
+        count: int. How many windows.
+
+    Returns:
+        A list of dicts of int32 arrays `(1, sequence_length)`.
+
+    Example:
+    ```python
+    samples = question_answerer_inputs(
+        qa, (["Who jumped?"], ["The fox jumped."]), 384, 32
+    )
+    ```
+    """
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is None:
+        raise ValueError(
+            "(question, context) pairs were given but the question answerer "
+            "has no preprocessor; pass input dicts instead."
+        )
+    preprocessor = with_sequence_length(preprocessor, sequence_length)
+    pairs = _pairs(data)
+    # Every pair gives at least one window: `count` pairs are enough.
+    if isinstance(pairs, tuple):
+        pairs = (list(pairs[0])[:count], list(pairs[1])[:count])
+    else:
+        pairs = pairs[:count]
+    inputs = preprocessor.encode(pairs).inputs()
+    arrays = {name: inputs[KERAS_INPUTS[name]] for name in INPUT_NAMES}
+    total = min(count, len(arrays["ids"]))
+    return [
+        {k: v[i : i + 1].astype("int32") for k, v in arrays.items()}
+        for i in range(total)
+    ]
+
+
 def to_samples(model, kind, data, sequence_length, count, seed):
-    """Turn texts, input dicts or None into TFLite-named samples.
+    """Turn texts, pairs, input dicts or None into TFLite-named samples.
 
     Args:
         model: the model (its preprocessor tokenizes texts; its backbone's
             vocabulary bounds random ids).
         kind: string. See `model_kind`.
         data: list of strings, list of input dicts, or None for random
-            token sequences.
+            token sequences; for a question answerer also `(questions,
+            contexts)`, `(question, context)` pairs or SQuAD records (see
+            `question_answerer_inputs`).
         sequence_length: int.
         count: int. How many samples.
         seed: int. Seed of the random sequences.
@@ -152,6 +224,8 @@ def to_samples(model, kind, data, sequence_length, count, seed):
                 mask_positions_length(model) if kind == "masked_lm" else None
             ),
         )
+    if kind == "question_answerer" and _pairs(data) is not None:
+        return question_answerer_inputs(model, data, sequence_length, count)
     data = list(data)
     if not data:
         raise ValueError("Empty sample or representative data.")

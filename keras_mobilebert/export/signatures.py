@@ -12,7 +12,9 @@ Model Maker's classifiers report and threshold the output as
 probabilities), while the Keras model keeps returning logits, as
 KerasHub's classifiers do. A classifier with one output (a regression
 head) or with an output activation of its own keeps its raw output,
-named `logits`.
+named `logits`. A question answerer's file outputs `end_logits` and
+`start_logits` (the names the Task Library's `BertQuestionAnswerer`
+looks for).
 """
 
 import keras
@@ -34,13 +36,17 @@ DEFAULT_MASK_POSITIONS = 20
 # model's own output.
 PROBABILITIES = "probabilities"
 LOGITS = "logits"
+# A question answerer's outputs; the file lists them in this (sorted)
+# order, which the Task Library assumes when a file has no metadata.
+SPAN_OUTPUTS = ("end_logits", "start_logits")
 
 
 def model_kind(model):
-    """`"classifier"`, `"masked_lm"` or `"backbone"`.
+    """`"classifier"`, `"masked_lm"`, `"question_answerer"` or `"backbone"`.
 
     Args:
-        model: a KerasHub text classifier, masked LM or backbone.
+        model: a KerasHub text classifier, masked LM or backbone, or a
+            `MobileBertQuestionAnswerer`.
 
     Raises:
         TypeError: any other model.
@@ -54,6 +60,12 @@ def model_kind(model):
     from keras_hub.models import MaskedLM
     from keras_hub.models import TextClassifier
 
+    from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (  # noqa: E501
+        MobileBertQuestionAnswerer,
+    )
+
+    if isinstance(model, MobileBertQuestionAnswerer):
+        return "question_answerer"
     if isinstance(model, TextClassifier):
         return "classifier"
     if isinstance(model, MaskedLM):
@@ -62,8 +74,8 @@ def model_kind(model):
         return "backbone"
     raise TypeError(
         "to_litert exports a KerasHub text classifier, masked LM or backbone "
-        "taking token_ids, segment_ids and padding_mask; received "
-        f"{type(model).__name__}."
+        "taking token_ids, segment_ids and padding_mask, or a "
+        f"MobileBertQuestionAnswerer; received {type(model).__name__}."
     )
 
 
@@ -204,6 +216,8 @@ def output_dict(kind, outputs, classifier_output_name=LOGITS):
         return {PROBABILITIES: tf.nn.softmax(outputs, axis=-1)}
     if kind in ("classifier", "masked_lm"):
         return {LOGITS: outputs}
+    if kind == "question_answerer":
+        return {k: outputs[k] for k in SPAN_OUTPUTS}
     return {k: outputs[k] for k in ("sequence_output", "pooled_output")}
 
 

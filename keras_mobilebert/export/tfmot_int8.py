@@ -25,8 +25,11 @@ QUANTIZATION = "qat_int8"
 
 
 def _twin_kind(model):
-    # A backbone twin outputs a dict, a classifier twin its logits.
-    return "backbone" if isinstance(model.output, dict) else "classifier"
+    # A backbone twin outputs a dict, a question answerer twin a dict of its
+    # two logits, a classifier twin its logits.
+    if not isinstance(model.output, dict):
+        return "classifier"
+    return "question_answerer" if "start_logits" in model.output else "backbone"
 
 
 def _twin_samples(model, data, sequence_length, count, seed):

@@ -34,7 +34,8 @@ class ExportResult:
             Keras logits).
         relative_error: float. `max_abs_error` over the largest |Keras|.
         label_agreement: float or None. Share of samples with the same
-            argmax (classifiers and masked LMs only).
+            argmax (classifiers and masked LMs), or with the same argmax of
+            both the start and the end logits (question answerers).
         num_samples: int. How many sample inputs were compared.
         input_shape: tuple. `(1, sequence_length)` or `(-1, -1)`.
         ops: sorted list of op names in the file.
@@ -203,7 +204,8 @@ def compare_outputs(kind, reference, outputs):
 
     Args:
         kind: string. See `model_kind`; classifiers and masked LMs also
-            get the argmax agreement.
+            get the argmax agreement, question answerers that of the start
+            and end positions.
         reference: dict of output name to the Keras outputs.
         outputs: dict of output name to the LiteRT outputs.
 
@@ -236,6 +238,13 @@ def compare_outputs(kind, reference, outputs):
         ref = reference[name]
         got = outputs[name].reshape(ref.shape)
         agreement = float(np.mean(ref.argmax(-1) == got.argmax(-1)))
+    if kind == "question_answerer":
+        same = [
+            reference[name].argmax(-1)
+            == outputs[name].reshape(reference[name].shape).argmax(-1)
+            for name in ("start_logits", "end_logits")
+        ]
+        agreement = float(np.mean(same[0] & same[1]))
     return max_abs, relative, agreement
 
 

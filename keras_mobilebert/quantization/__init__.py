@@ -20,4 +20,7 @@ from keras_mobilebert.quantization.quantized_models import (
 from keras_mobilebert.quantization.quantized_models import (
     QuantizedMobileBertMaskedLM,
 )
+from keras_mobilebert.quantization.quantized_models import (
+    QuantizedMobileBertQuestionAnswerer,
+)
 from keras_mobilebert.quantization.quantized_models import is_quantize_aware

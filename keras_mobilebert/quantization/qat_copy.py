@@ -16,6 +16,7 @@ integer graph. ReLU6 is kept wherever the config asks for it (the
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertClassifier
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLM
+from keras_mobilebert.models.mobilebert import MobileBertQuestionAnswerer
 from keras_mobilebert.models.rebuild import rebuild_with_config
 from keras_mobilebert.quantization.fake_quant import DEFAULT_EMA_DECAY
 from keras_mobilebert.quantization.quantized_models import (
@@ -27,6 +28,9 @@ from keras_mobilebert.quantization.quantized_models import (
 from keras_mobilebert.quantization.quantized_models import (
     QuantizedMobileBertMaskedLM,
 )
+from keras_mobilebert.quantization.quantized_models import (
+    QuantizedMobileBertQuestionAnswerer,
+)
 from keras_mobilebert.quantization.quantized_models import is_quantize_aware
 
 # Float class -> its quantization-aware class. A model is rebuilt as the
@@ -35,6 +39,7 @@ from keras_mobilebert.quantization.quantized_models import is_quantize_aware
 QUANTIZE_AWARE_CLASSES = (
     (MobileBertClassifier, QuantizedMobileBertClassifier),
     (MobileBertMaskedLM, QuantizedMobileBertMaskedLM),
+    (MobileBertQuestionAnswerer, QuantizedMobileBertQuestionAnswerer),
     (MobileBertBackbone, QuantizedMobileBertBackbone),
 )
 
@@ -76,14 +81,15 @@ def quantize_aware(
     on every dense input, kernel and output, on every NoNorm input (the
     residual sums) and output, and on the attention logits and
     probabilities (see `keras_mobilebert.quantization.fake_quant`); a
-    masked LM's head transform fake-quantizes too. Fine-tune it with `fit`
-    (a lower learning rate than float fine-tuning), then export it with
+    masked LM's head transform and a question answerer's span head
+    fake-quantize too. Fine-tune it with `fit` (a lower learning rate than
+    float fine-tuning), then export it with
     `keras_mobilebert.export.to_litert(model, path, "qat_int8")`. The copy
     saves and reloads like the original (`save_to_preset`, `from_preset`).
 
     Args:
-        model: a `MobileBertClassifier`, `MobileBertMaskedLM` or
-            `MobileBertBackbone` (float).
+        model: a `MobileBertClassifier`, `MobileBertMaskedLM`,
+            `MobileBertQuestionAnswerer` or `MobileBertBackbone` (float).
         attention_mask_mode: string or None. The attention mask of the
             copy; `"fill"` (GR's -6, default) keeps masked logits in an
             int8-friendly range. None keeps the model's.
@@ -98,8 +104,9 @@ def quantize_aware(
             ranges they fall back to LiteRT's slower builtin kernels).
 
     Returns:
-        A `QuantizedMobileBertClassifier`, `QuantizedMobileBertMaskedLM`
-        or `QuantizedMobileBertBackbone`, uncompiled.
+        A `QuantizedMobileBertClassifier`, `QuantizedMobileBertMaskedLM`,
+        `QuantizedMobileBertQuestionAnswerer` or
+        `QuantizedMobileBertBackbone`, uncompiled.
 
     Example:
     ```python

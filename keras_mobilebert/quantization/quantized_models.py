@@ -12,6 +12,7 @@ import keras
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertClassifier
 from keras_mobilebert.models.mobilebert import MobileBertMaskedLM
+from keras_mobilebert.models.mobilebert import MobileBertQuestionAnswerer
 from keras_mobilebert.quantization.fake_quant import DEFAULT_EMA_DECAY
 from keras_mobilebert.quantization.fake_quant import fake_quant_scope
 
@@ -151,6 +152,32 @@ class QuantizedMobileBertMaskedLM(QuantizedTaskMixin, MobileBertMaskedLM):
     Example:
     ```python
     qat = QuantizedMobileBertMaskedLM(backbone=qat_backbone)
+    ```
+    """
+
+
+@keras.saving.register_keras_serializable(package="keras_mobilebert")
+class QuantizedMobileBertQuestionAnswerer(
+    QuantizedTaskMixin, MobileBertQuestionAnswerer
+):
+    """A `MobileBertQuestionAnswerer` whose span head fake-quantizes too.
+
+    Its backbone is a `QuantizedMobileBertBackbone`; the span head's dense
+    layer is built in the fake-quant scope, so its input, kernel and the
+    start and end logits are fake-quantized like the encoder's. Usually
+    made with `quantize_aware(question_answerer)`; it fits, answers, saves
+    and loads like any question-answerer preset
+    (`MobileBertQuestionAnswerer.from_preset` finds this class), and
+    exports with `to_litert(qat, path, "qat_int8")`.
+
+    Args:
+        backbone: a `QuantizedMobileBertBackbone`.
+        preprocessor: a `MobileBertQuestionAnswererPreprocessor` or None.
+        **kwargs: `MobileBertQuestionAnswerer` arguments.
+
+    Example:
+    ```python
+    qat = QuantizedMobileBertQuestionAnswerer(backbone=qat_backbone)
     ```
     """
 

@@ -147,6 +147,49 @@ def test_question_answering_snapshot(tmp_path):
     )
 
 
+def test_question_answerer_from_snapshot_and_its_converted_preset(
+    tmp_path, capsys
+):
+    snapshot = _task_snapshot(tmp_path, {"qa"})
+    io = load_io("mobilebert")
+    x = inputs(io)
+    qa = keras_mobilebert.MobileBertQuestionAnswerer.from_preset(str(snapshot))
+    expected = build_question_answerer(convert_snapshot(snapshot))(x)
+    # GR's windows, capped by the fixture's 16 positions.
+    assert qa.preprocessor.sequence_length == 16
+    assert qa.preprocessor.max_question_length == 2
+    dst = tmp_path / "preset"
+    assert _cli(str(snapshot), str(dst)) == 0
+    assert "question-answering task" in capsys.readouterr().out
+    assert (dst / "task.json").is_file()
+    assert not (dst / "qa_head.weights.npz").exists()
+    restored = keras_mobilebert.MobileBertQuestionAnswerer.from_preset(str(dst))
+    for name in ("start_logits", "end_logits"):
+        np.testing.assert_array_equal(
+            np.asarray(qa(x)[name]), np.asarray(expected[name])
+        )
+        np.testing.assert_array_equal(
+            np.asarray(restored(x)[name]), np.asarray(expected[name])
+        )
+    for field in ("sequence_length", "doc_stride", "max_question_length"):
+        assert getattr(restored.preprocessor, field) == getattr(
+            qa.preprocessor, field
+        )
+    tokenizer = restored.preprocessor.tokenizer
+    assert (tokenizer.lowercase, tokenizer.strip_accents) == (True, True)
+    answer = restored.answer("tok1 tok2", "tok3 tok4 tok5 tok1 tok2 tok6")
+    assert (
+        answer.text
+        == qa.answer("tok1 tok2", "tok3 tok4 tok5 tok1 tok2 tok6").text
+    )
+    preprocessor = (
+        keras_mobilebert.MobileBertQuestionAnswererPreprocessor.from_preset(
+            str(snapshot)
+        )
+    )
+    assert preprocessor.sequence_length == 16
+
+
 def test_hf_handle_takes_the_snapshot_path(monkeypatch):
     # No network in tests: huggingface_hub is replaced by the local fixture;
     # everything after the download is the local-snapshot code path.

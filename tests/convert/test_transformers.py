@@ -221,3 +221,38 @@ def test_full_size_mobilebert_per_layer(tmp_path):
         out.prediction_logits.numpy(),
         atol=1e-4,
     )
+
+
+@pytest.mark.large
+def test_full_size_question_answering_from_preset(tmp_path):
+    # google/mobilebert-uncased's configuration (transformers' defaults,
+    # its config.json's classifier_activation=False: no pooler) with
+    # torch's seeded initialization, saved as a user's SQuAD fine-tune is
+    # (`qa_outputs.weight/bias`), loaded by the task's from_preset;
+    # unpadded inputs (REFERENCE.md section 3).
+    torch.manual_seed(0)
+    config = transformers.MobileBertConfig(
+        classifier_activation=False, attn_implementation="eager"
+    )
+    model = transformers.MobileBertForQuestionAnswering(config).eval()
+    model.save_pretrained(str(tmp_path))
+    (tmp_path / "vocab.txt").write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        + "\n"
+        + "\n".join(f"w{i}" for i in range(config.vocab_size - 5))
+        + "\n"
+    )
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 30000, size=(2, 128))
+    ids[:, 0] = 2
+    segments = np.zeros_like(ids)
+    segments[:, 40:] = 1
+    mask = np.ones_like(ids)
+    with torch.no_grad():
+        out = model(**_torch(ids, segments, mask))
+    qa = keras_mobilebert.MobileBertQuestionAnswerer.from_preset(str(tmp_path))
+    assert qa.backbone.count_params() == 24581888
+    assert qa.preprocessor.sequence_length == 384
+    result = qa(_keras(ids, segments, mask))
+    _close(result["start_logits"], out.start_logits.numpy())
+    _close(result["end_logits"], out.end_logits.numpy())

@@ -194,3 +194,13 @@ def test_text_datasets_are_refused_with_a_clear_error():
     qa = small_qa()
     with pytest.raises(ValueError, match="windows text before Keras"):
         qa.preprocess_samples(["the fox?"])
+
+
+def test_answer_names_bad_input():
+    qa = small_qa()
+    with pytest.raises(ValueError, match="question of pair 0 is not valid"):
+        qa.answer(b"\xfffox?", "the fox jumped.")
+    with pytest.raises(ValueError, match="context of pair 1 is empty"):
+        qa.answer(["the fox?", "a film?"], ["the fox jumped.", " "])
+    with pytest.raises(ValueError, match="context of id 'q1' has no word"):
+        qa.answer([make_example("q1", "the fox?", "\u200b", [], [])])

@@ -200,11 +200,59 @@ def test_long_questions_are_truncated_with_one_warning():
             "answer ' ' of pair 0 covers no word piece",
         ),
         ((["fox"], ["a", "b"]), None, "1 questions but 2 contexts"),
+        (
+            ([b"\xfffox"], ["the fox"]),
+            None,
+            "question of pair 0 is not valid UTF-8 \\('utf-8' codec",
+        ),
+        (
+            (["fox", "fox"], ["the fox", b"caf\xe9"]),
+            None,
+            "context of pair 1 is not valid UTF-8",
+        ),
+        (
+            (np.array([b"fox"]), np.array([b"\xff"])),
+            None,
+            "context of pair 0 is not valid UTF-8",
+        ),
+        (
+            (["fox"], ["the fox"]),
+            ([b"\xff"], [4]),
+            "answer text of pair 0 is not valid UTF-8",
+        ),
+        ((["\x07\u00ad"], ["the fox"]), None, "question of pair 0 has no"),
     ],
 )
 def test_bad_input_is_named(x, y, expected):
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(ValueError, match=expected) as info:
         small().encode(x, y)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_records_and_types_are_named():
+    record = make_example("q7", "fox", "the fox", ["fox"], [4])
+    as_bytes = record.__class__(**{**record.__dict__, "context": b"\xff"})
+    with pytest.raises(ValueError, match="context of id 'q7' is not valid"):
+        small().encode([as_bytes])
+    missing = record.__class__(**{**record.__dict__, "question": None})
+    with pytest.raises(TypeError, match="question of id 'q7' is not a string"):
+        small().encode([missing])
+    with pytest.raises(TypeError, match="question of pair 1 is not a string"):
+        small().encode((["fox", 3], ["the fox", "the fox"]))
+
+
+def test_string_tensors_and_valid_bytes_are_text():
+    import tensorflow as tf
+
+    preprocessor = small()
+    expected = preprocessor.encode((["fox"], ["the fox jumped"]))
+    for x in (
+        (tf.constant(["fox"]), tf.constant(["the fox jumped"])),
+        ([b"fox"], ["the fox jumped".encode()]),
+    ):
+        windows = preprocessor.encode(x)
+        np.testing.assert_array_equal(windows.token_ids, expected.token_ids)
+        assert windows.contexts == ["the fox jumped"]
 
 
 def test_record_ids_are_named():

@@ -1,9 +1,16 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 from keras_hub.src.tests.test_case import TestCase
 
 from keras_mobilebert import MobileBertTokenizer
+from keras_mobilebert.data.squad import read_squad
+from keras_mobilebert.data.vocabularies import vocabulary_path
+from keras_mobilebert.models.mobilebert.wordpiece_offsets import (
+    WordPieceOffsets,
+)
 from tests.models.helpers import VOCAB
+from tests.shared_data import shared_data_file
 
 
 class MobileBertTokenizerTest(TestCase):
@@ -64,3 +71,107 @@ class MobileBertTokenizerTest(TestCase):
         self.assertEqual(tokenizer.id_to_token(101), "[CLS]")
         self.assertEqual(tokenizer.id_to_token(102), "[SEP]")
         self.assertEqual(np.asarray(tokenizer("HELLO")).tolist(), [7592])
+
+
+UNCASED_VOCAB = VOCAB + ["cafe", "café", "straße", "##ß", "ας", "ασ", "fu"]
+
+
+def _ids(tokenizer, texts):
+    return [np.asarray(ids).tolist() for ids in tokenizer(texts)]
+
+
+def test_uncased_presets_strip_accents_like_bert():
+    tokenizer = MobileBertTokenizer.from_preset("mobilebert_en_uncased")
+    assert tokenizer.lowercase and tokenizer.strip_accents
+    assert tokenizer.get_config()["strip_accents"] is True
+    # bert-base-uncased ids of "cafe zurich" (no [UNK] = 100).
+    assert _ids(tokenizer, ["Café Zürich"]) == [[7668, 10204]]
+
+
+def test_bert_uncased_normalization_by_hand():
+    tokenizer = MobileBertTokenizer(
+        vocabulary=UNCASED_VOCAB, lowercase=True, strip_accents=True
+    )
+    token = UNCASED_VOCAB.index
+    assert _ids(
+        tokenizer,
+        [
+            "CAFÉ",  # accent dropped after lowercasing
+            "Straße",  # ß kept: KerasHub's NFKC folding would give "ss"
+            "ΑΣ",  # a final sigma lowercases to ς (case folding gives σ)
+            "Ca\u00adfe",  # the soft hyphen (a format character) is deleted
+            "Fuß",
+        ],
+    ) == [
+        [token("cafe")],
+        [token("straße")],
+        [token("ας")],
+        [token("cafe")],
+        [token("fu"), token("##ß")],
+    ]
+    # Lowercasing alone stays KerasHub's case folding (saved presets).
+    folding = MobileBertTokenizer(vocabulary=UNCASED_VOCAB, lowercase=True)
+    assert _ids(folding, ["ΑΣ", "Straße"]) == [[token("ασ")], [1]]
+
+
+def test_graph_and_python_paths_agree():
+    tokenizer = MobileBertTokenizer(
+        vocabulary=UNCASED_VOCAB, lowercase=True, strip_accents=True
+    )
+    texts = ["CAFÉ Straße", "ΟΔΟΣ and Fuß", "Ca\u00adfe\tthe\nfox", "é"]
+    graph = tf.function(lambda x: tokenizer(x))(tf.constant(texts))
+    assert [ids.tolist() for ids in graph.numpy()] == [
+        np.asarray(ids).tolist() for ids in tokenizer(texts)
+    ]
+    dataset = tf.data.Dataset.from_tensor_slices(texts).map(tokenizer)
+    assert [d.numpy().tolist() for d in dataset] == _ids(tokenizer, texts)
+
+
+def test_old_presets_keep_their_accents():
+    # A preset's tokenizer.json records both settings; those saved before
+    # the uncased presets stripped accents say strip_accents=False, and
+    # accented words stay whole for them (`[UNK]` with the real vocabulary).
+    old = MobileBertTokenizer(
+        vocabulary=UNCASED_VOCAB, lowercase=True, strip_accents=False
+    )
+    config = old.get_config()
+    assert (config["lowercase"], config["strip_accents"]) == (True, False)
+    restored = MobileBertTokenizer.from_config(config)
+    restored.set_vocabulary(UNCASED_VOCAB)
+    assert not restored.strip_accents
+    assert _ids(restored, ["CAFÉ"]) == [[UNCASED_VOCAB.index("café")]]
+
+
+@pytest.mark.large
+def test_squad_dev_ids_equal_hugging_face_bert_uncased():
+    """All 12,637 SQuAD v1.1 dev questions and contexts, 0 mismatches.
+
+    bert-base-uncased's own tokenizer (HF `BertTokenizer`,
+    `do_lower_case=True`) against the preset tokenizer in graph mode (as
+    in `tf.data`), on Python strings (KerasHub's Python path), and against
+    the QA preprocessor's offsets tokenizer. Before the presets stripped
+    accents, 322 texts differed; stripping them with KerasHub's NFKC case
+    folding still left 18 (ß, ″).
+    """
+    transformers = pytest.importorskip("transformers")
+    examples = read_squad(shared_data_file("squad/dev-v1.1.json"))
+    texts = sorted({e.context for e in examples})
+    texts += [e.question for e in examples]
+    assert len(texts) == 12637
+    tokenizer = MobileBertTokenizer.from_preset("mobilebert_en_uncased")
+    hf = transformers.BertTokenizer(
+        vocab=str(vocabulary_path("bert_base_uncased")), do_lower_case=True
+    )
+    expected = [hf(t, add_special_tokens=False)["input_ids"] for t in texts]
+    graph = tf.function(lambda x: tokenizer(x))
+    in_graph = []
+    for start in range(0, len(texts), 512):
+        in_graph += graph(tf.constant(texts[start : start + 512])).to_list()
+    offsets = WordPieceOffsets(tokenizer)
+    for name, ids in (
+        ("graph", in_graph),
+        ("python", [np.asarray(tokenizer(t)).tolist() for t in texts]),
+        ("offsets", [offsets.tokenize(t)[0] for t in texts]),
+    ):
+        mismatches = [t for t, a, b in zip(texts, ids, expected) if a != b]
+        assert not mismatches, (name, len(mismatches), mismatches[:2])

@@ -35,6 +35,20 @@ def tokenizer(request):
 def _normalize(text, tokenizer):
     from keras_hub.src.utils.tensor_utils import casefold_utf8
 
+    if tokenizer.normalizes_uncased:
+        # BERT's own: control and format characters deleted, Unicode
+        # lowercase, accents dropped (no NFKC).
+        text = "".join(
+            c
+            for c in text
+            if c in "\t\n\r"
+            or unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs")
+        )
+        return "".join(
+            c
+            for c in unicodedata.normalize("NFD", text.lower())
+            if unicodedata.category(c) != "Mn"
+        )
     if tokenizer.strip_accents:
         text = "".join(
             c

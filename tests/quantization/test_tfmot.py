@@ -29,6 +29,7 @@ from tests.models.helpers import SMALL_BACKBONE  # noqa: E402
 from tests.models.helpers import SMALL_TINY  # noqa: E402
 from tests.models.helpers import backbone_inputs  # noqa: E402
 from tests.quantization import helpers  # noqa: E402
+from tests.quantization import qa_helpers  # noqa: E402
 from tests.quantization.fresh_python import run_python  # noqa: E402
 
 SEQUENCE_LENGTH = 16
@@ -234,6 +235,91 @@ def test_qat_fit_int8_export_and_copy_back(tmp_path):
 
 def _batch_rows(samples):
     return [{k: v[0] for k, v in sample.items()} for sample in samples]
+
+
+def test_float_twin_of_a_question_answerer_matches_keras_3():
+    qa = qa_helpers.untrained_question_answerer()
+    x = backbone_inputs(batch=3, length=SEQUENCE_LENGTH)
+    twin = qt.build_tf_keras_twin(qa)
+    assert sorted(twin.output) == ["end_logits", "start_logits"]
+    reference = qa(x)
+    assert _max_error(reference, twin(x)) <= 1e-5
+
+
+def _windows_rows(windows):
+    inputs = windows.inputs()
+    return [{k: v[i] for k, v in inputs.items()} for i in range(len(windows))]
+
+
+def test_qat_question_answerer_fits_exports_int8_and_copies_back(tmp_path):
+    from keras_mobilebert.models.mobilebert.span_decoding import decode_answers
+
+    qa = qa_helpers.trained_question_answerer()
+    questions, contexts, answers, starts = qa_helpers.toy_pairs(256, seed=3)
+    train = qa.preprocessor.encode((questions, contexts), (answers, starts))
+    calibration = {k: v[:64] for k, v in train.inputs().items()}
+    qat = qt.quantize_aware_tfmot(qa, calibration_inputs=calibration)
+    # The span head is wrapped like every dense layer of the encoder.
+    assert isinstance(
+        qat.get_layer("quant_qa_outputs"), qt.quantize.QuantizeWrapperV2
+    )
+    loss = qt.tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    qat.compile(
+        optimizer=qt.tf_keras.optimizers.Adam(1e-3),
+        loss={"start_logits": loss, "end_logits": loss},
+    )
+    history = qat.fit(
+        train.inputs(), train.labels(), batch_size=32, epochs=2, verbose=0
+    )
+    assert np.isfinite(history.history["loss"]).all()
+
+    test_q, test_c, test_a, _ = qa_helpers.toy_pairs(32, seed=4)
+    test = qa.preprocessor.encode((test_q, test_c))
+    path = tmp_path / "qa_tfmot_int8.tflite"
+    result = export.export_tfmot_int8(
+        qat,
+        path,
+        sequence_length=qa_helpers.SEQUENCE_LENGTH,
+        representative_data=_windows_rows(train),
+        sample_data=_windows_rows(test),
+        log=None,
+    )
+    tflite_bytes = path.read_bytes()
+    assert not [op for op in result.ops if op.startswith("Flex")]
+    assert export.float_ops_on_main_path(tflite_bytes) == []
+    assert result.relative_error < 0.1, result.summary()
+    assert result.label_agreement >= 0.9, result.summary()
+    # The int8 file answers the toy questions.
+    samples = [
+        {
+            "ids": row["token_ids"][None],
+            "mask": row["padding_mask"][None],
+            "segment_ids": row["segment_ids"][None],
+        }
+        for row in _windows_rows(test)
+    ]
+    outputs = export.run_tflite(tflite_bytes, samples)
+    shape = test.token_ids.shape
+    found = decode_answers(
+        test,
+        outputs["start_logits"].reshape(shape),
+        outputs["end_logits"].reshape(shape),
+    )
+    assert sum(a.text == t for a, t in zip(found, test_a)) >= 30
+
+    # Back to Keras 3: weights and ranges into a quantize_aware copy.
+    native = quantize_aware(qa)
+    summary = qt.copy_weights_back(qat, native)
+    assert summary["ranges"] > 0
+    assert not [p for p in summary["ranges_not_set"] if "qa_outputs" in p]
+    x = test.inputs()
+    reference = qat(x, training=False)
+    got = native(x, training=False)
+    for name in ("start_logits", "end_logits"):
+        same = np.asarray(reference[name]).argmax(-1) == np.asarray(
+            got[name]
+        ).argmax(-1)
+        assert np.mean(same) >= 0.9, name
 
 
 def test_importing_the_bridge_restores_keras_3():

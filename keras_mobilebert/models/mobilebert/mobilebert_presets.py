@@ -5,6 +5,11 @@ Sources: GR `mobilebert/config/*.json`, HF `google/mobilebert-uncased`'s
 `attention_mask_mode` is "additive" wherever the weights are taken from HF,
 so that padded inputs give HF's numbers; the QAT variant uses GR's "fill"
 (-6) because it keeps the attention logits in an int8-friendly range.
+
+`lowercase` and `strip_accents` are the tokenizer's: the uncased presets
+normalize text as bert-base-uncased does (lowercase, accents dropped).
+Before accent stripping was set here, `Zürich` and `Café` became `[UNK]`;
+presets saved then record `strip_accents: false` and keep that behaviour.
 """
 
 _STUDENT = {
@@ -48,6 +53,7 @@ backbone_presets = {
         },
         "config": dict(_STUDENT),
         "lowercase": True,
+        "strip_accents": True,
         "vocabulary": "bert_base_uncased",
         "source": "hf://google/mobilebert-uncased",
     },
@@ -68,6 +74,7 @@ backbone_presets = {
             "num_feedforward_networks": 2,
         },
         "lowercase": True,
+        "strip_accents": True,
         "vocabulary": "bert_base_uncased",
         "source": None,
     },
@@ -83,6 +90,7 @@ backbone_presets = {
         },
         "config": {**_STUDENT, "vocabulary_size": 119547},
         "lowercase": False,
+        "strip_accents": False,
         "vocabulary": None,
         "source": (
             "the TF Model Garden checkpoint "
@@ -114,6 +122,7 @@ backbone_presets = {
             "use_pooler": True,
         },
         "lowercase": True,
+        "strip_accents": True,
         "vocabulary": "bert_base_uncased",
         "source": None,
     },
@@ -133,6 +142,7 @@ backbone_presets = {
             "attention_mask_mode": "fill",
         },
         "lowercase": True,
+        "strip_accents": True,
         "vocabulary": "bert_base_uncased",
         "source": "hf://google/mobilebert-uncased",
     },

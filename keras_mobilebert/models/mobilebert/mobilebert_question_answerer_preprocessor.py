@@ -4,6 +4,7 @@ import warnings
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras_hub.models import Preprocessor
 
 from keras_mobilebert.models.mobilebert.builtin_preprocessors import (
@@ -29,31 +30,49 @@ from keras_mobilebert.models.mobilebert.wordpiece_offsets import (
 )
 
 
-def _strings(value, name):
+def _text(item, what, name):
+    """`item` as a string; a one-line error names the field and the pair.
+
+    Args:
+        item: str, or bytes in UTF-8.
+        what: string. The field, e.g. `"question"`.
+        name: string. The pair, e.g. `"pair 3"` or `"id '56be...'"`.
+    """
+    if isinstance(item, bytes):
+        try:
+            return item.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"The {what} of {name} is not valid UTF-8 ({e}); decode it "
+                "with its real encoding first."
+            ) from None
+    if not isinstance(item, str):
+        raise TypeError(
+            f"The {what} of {name} is not a string (got {type(item).__name__})."
+        )
+    return item
+
+
+def _as_list(value):
+    """Strings as a flat list: one string, a list, a NumPy or TF array."""
     if isinstance(value, (str, bytes)):
-        value = [value]
+        return [value]
+    if isinstance(value, tf.Tensor):
+        value = value.numpy()
     if isinstance(value, np.ndarray):
-        value = value.tolist()
-    values = []
-    for index, item in enumerate(value):
-        if isinstance(item, bytes):
-            try:
-                item = item.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ValueError(
-                    f"{name} {index} is not valid UTF-8 ({e})."
-                ) from None
-        if not isinstance(item, str):
-            raise TypeError(
-                f"{name} {index} is a {type(item).__name__}, not a string."
-            )
-        values.append(item)
-    return values
+        return value.reshape(-1).tolist()
+    return list(value)
+
+
+def _strings(value, what):
+    return [_text(item, what, f"pair {i}") for i, item in enumerate(value)]
 
 
 def _is_string_list(value):
     if isinstance(value, (str, bytes)):
         return True
+    if isinstance(value, tf.Tensor):
+        return value.dtype == tf.string
     if isinstance(value, (list, np.ndarray)):
         return len(value) > 0 and all(
             isinstance(v, (str, bytes)) for v in value
@@ -102,9 +121,9 @@ def split_inputs(x, y=None):
                 "Records carry their answers; pass y=None with a list of "
                 "records."
             )
-        questions = [r.question for r in x]
-        contexts = [r.context for r in x]
         ids = [f"id {getattr(r, 'id', i)!r}" for i, r in enumerate(x)]
+        questions = [_text(r.question, "question", n) for r, n in zip(x, ids)]
+        contexts = [_text(r.context, "context", n) for r, n in zip(x, ids)]
         answers = None
         if all(hasattr(r, "answer_texts") for r in x):
             answers = [
@@ -119,8 +138,8 @@ def split_inputs(x, y=None):
             "Expected x=(questions, contexts) or a list of records with "
             f"`question` and `context`; got a {type(x).__name__}."
         )
-    questions = _strings(x[0], "Question")
-    contexts = _strings(x[1], "Context")
+    questions = _strings(_as_list(x[0]), "question")
+    contexts = _strings(_as_list(x[1]), "context")
     if len(questions) != len(contexts):
         raise ValueError(
             f"Got {len(questions)} questions but {len(contexts)} contexts."
@@ -133,7 +152,7 @@ def split_inputs(x, y=None):
                 "Expected y=(answer_texts, answer_starts); got a "
                 f"{type(y).__name__}."
             )
-        texts = _strings(y[0], "Answer text")
+        texts = _strings(_as_list(y[0]), "answer text")
         starts = [int(s) for s in np.asarray(y[1]).reshape(-1)]
         if not len(texts) == len(starts) == len(questions):
             raise ValueError(

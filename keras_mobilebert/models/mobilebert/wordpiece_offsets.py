@@ -7,24 +7,26 @@ stripping by NFD, NFKC case folding) changes lengths. This module runs the
 same steps in Python, one character at a time where a step can change
 lengths, so every token keeps the span of original characters it came from:
 
-1. accent stripping (when the tokenizer strips accents): NFD, then drop the
-   nonspacing marks (`Mn`), per original character;
+1. with BERT's uncased normalization (a tokenizer that lowercases and
+   strips accents, `uncased_normalization.py`): control and format
+   characters deleted, the text lowercased (`str.lower`), NFD, the
+   nonspacing marks (`Mn`) dropped, per original character; with accent
+   stripping alone, only the last two;
 2. splitting on whitespace, control and format characters (dropped) and on
    punctuation and CJK ideographs (kept as words), with KerasHub's own
    patterns;
-3. case folding (when the tokenizer lowercases) of each word with
-   KerasHub's `casefold_utf8` (NFKC_Casefold), aligned back to the word's
-   characters;
+3. case folding (a tokenizer that lowercases without stripping accents) of
+   each word with KerasHub's `casefold_utf8` (NFKC_Casefold), aligned back
+   to the word's characters;
 4. greedy longest-match-first WordPiece per word, a word that does not
    split fully (or is over 100 UTF-8 bytes) becoming one `[UNK]`.
 
 The ids equal the tokenizer's: tests compare them on mixed-case, accented,
-punctuated and `[UNK]` text, and all 12,637 questions and contexts of
-SQuAD v1.1 dev agree, with and without accent stripping (3 to 4 s in
-Python on one core). tensorflow-text's `FastBertTokenizer` has
-`tokenize_with_offsets`, but it cannot lowercase without stripping accents
-(the preset tokenizer's setting) and, stripping them, it still differs on
-3 of those texts ("…" and "′").
+punctuated and `[UNK]` text, and on all 12,637 questions and contexts of
+SQuAD v1.1 dev, with and without accent stripping (3 to 4 s in Python on
+one core). tensorflow-text's `FastBertTokenizer` has
+`tokenize_with_offsets`, but it differs from the tokenizer on 3 of those
+texts ("…" and "′").
 
 A token's span covers its word piece. The spans of a word tile it: the
 last piece also covers marks stripped after it, and a character that folds
@@ -33,11 +35,15 @@ the later one.
 """
 
 import functools
-import unicodedata
 
 import regex
 from keras_hub.src.tokenizers import word_piece_tokenizer as kh_wordpiece
 from keras_hub.src.utils.tensor_utils import casefold_utf8
+
+from keras_mobilebert.models.mobilebert.uncased_normalization import is_deleted
+from keras_mobilebert.models.mobilebert.uncased_normalization import (
+    strip_accents,
+)
 
 # tf-text's FastWordpieceTokenizer turns longer words into the unknown token.
 MAX_BYTES_PER_WORD = kh_wordpiece.MAX_BYTES_PER_WORD
@@ -55,10 +61,8 @@ def _split_pattern(split_on_cjk):
     )
 
 
-@functools.lru_cache(maxsize=65536)
-def _strip_accents(char):
-    decomposed = unicodedata.normalize("NFD", char)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+# Per character (or a character's lowercase), so a small cache covers it.
+_strip_accents = functools.lru_cache(maxsize=65536)(strip_accents)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -118,7 +122,9 @@ class WordPieceOffsets:
             )
         vocabulary = tokenizer.get_vocabulary()
         self.token_to_id = {token: i for i, token in enumerate(vocabulary)}
-        self.lowercase = bool(tokenizer.lowercase)
+        self.uncased = bool(getattr(tokenizer, "normalizes_uncased", False))
+        # KerasHub's NFKC case folding, per word, unless uncased.
+        self.casefold = bool(tokenizer.lowercase) and not self.uncased
         self.strip_accents = bool(tokenizer.strip_accents)
         self.suffix_indicator = tokenizer.suffix_indicator
         self.oov_id = self.token_to_id[tokenizer.oov_token]
@@ -127,13 +133,32 @@ class WordPieceOffsets:
         )
         self._word_cache = {}
 
+    def _lowered(self, text):
+        """Each character's share of BERT's deletion and lowercasing.
+
+        Lowercased as one string, so a final sigma becomes `ς` as in the
+        tokenizer; each character's share has the length of its own
+        `lower()` (only the sigma's mapping depends on context, and it
+        stays one character).
+        """
+        kept = [i for i, char in enumerate(text) if not is_deleted(char)]
+        lowered = "".join(text[i] for i in kept).lower()
+        pieces = [""] * len(text)
+        position = 0
+        for i in kept:
+            length = len(text[i].lower())
+            pieces[i] = lowered[position : position + length]
+            position += length
+        return pieces
+
     def _normalized(self, text):
-        """The accent-stripped text and the original index of each char."""
-        if not self.strip_accents:
+        """The normalized text and the original index of each char."""
+        if not (self.strip_accents or self.uncased):
             return text, list(range(len(text))), None
+        pieces = self._lowered(text) if self.uncased else text
         chars, origin, empty = [], [], []
-        for i, char in enumerate(text):
-            stripped = _strip_accents(char) if ord(char) > 127 else char
+        for i, piece in enumerate(pieces):
+            stripped = piece if piece.isascii() else _strip_accents(piece)
             chars.append(stripped)
             origin.extend([i] * len(stripped))
             empty.append(not stripped)
@@ -156,7 +181,7 @@ class WordPieceOffsets:
         cached = self._word_cache.get(word)
         if cached is not None:
             return cached
-        folded = casefold_utf8(word) if self.lowercase else word
+        folded = casefold_utf8(word) if self.casefold else word
         ids, starts = [], []
         if len(folded.encode("utf-8")) > MAX_BYTES_PER_WORD:
             ids, starts = [self.oov_id], [0]
@@ -177,7 +202,7 @@ class WordPieceOffsets:
                 ids.append(self.token_to_id[piece])
                 starts.append(start)
                 start = end
-        if self.lowercase and starts != [0] and starts:
+        if self.casefold and starts != [0] and starts:
             alignment = _fold_alignment(word, folded)
             starts = [alignment[s] for s in starts]
         result = (ids, starts)

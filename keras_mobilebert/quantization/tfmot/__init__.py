@@ -4,10 +4,11 @@ TensorFlow Model Optimization (TF-MOT) quantizes tf_keras models only. This
 package is the bridge from a Keras 3 MobileBERT:
 
 1. `build_tf_keras_twin(model)` (`twin_builder.py`) builds a functional
-   tf_keras model from the Keras 3 backbone's (or classifier's) config and
-   copies the weights. Its layers (`twin_layers.py`) compute with the same
-   functions as the Keras 3 layers (`keras_mobilebert.layers.layer_math`),
-   so the float twin matches the Keras 3 model to float32 rounding.
+   tf_keras model from the Keras 3 backbone's (or classifier's, or
+   question answerer's) config and copies the weights. Its layers
+   (`twin_layers.py`) compute with the same functions as the Keras 3
+   layers (`keras_mobilebert.layers.layer_math`), so the float twin
+   matches the Keras 3 model to float32 rounding.
 2. `quantize_aware_tfmot(model)` (`qat.py`) annotates the twin with
    TF-MOT and the `QuantizeConfig`s of `quantize_configs.py` and runs
    `tfmot.quantization.keras.quantize_apply`; the result is a tf_keras
@@ -93,5 +94,6 @@ from keras_mobilebert.quantization.tfmot.twin_layers import TwinNoNorm
 from keras_mobilebert.quantization.tfmot.twin_layers import (
     TwinPositionEmbedding,
 )
+from keras_mobilebert.quantization.tfmot.twin_layers import TwinSpanLogits
 from keras_mobilebert.quantization.tfmot.twin_layers import TwinTokenEmbedding
 from keras_mobilebert.quantization.tfmot.twin_layers import TwinTokenIds

@@ -133,9 +133,9 @@ def copy_weights_back(qat_model, keras3_model):
     Args:
         qat_model: the tf_keras model from `quantize_aware_tfmot`, or a
             float twin from `build_tf_keras_twin`.
-        keras3_model: a `MobileBertClassifier` or `MobileBertBackbone` of
-            the same architecture (the float original, or its
-            `quantize_aware` copy).
+        keras3_model: a `MobileBertClassifier`, `MobileBertQuestionAnswerer`
+            or `MobileBertBackbone` of the same architecture (the float
+            original, or its `quantize_aware` copy).
 
     Returns:
         A dict: `weights` (number of layers copied), `ranges` (number of

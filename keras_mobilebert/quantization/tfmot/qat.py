@@ -28,7 +28,10 @@ def quantize_aware_tfmot(
     with `copy_weights_back`.
 
     Args:
-        model: a `MobileBertClassifier` or `MobileBertBackbone` (float).
+        model: a `MobileBertClassifier`, `MobileBertQuestionAnswerer` or
+            `MobileBertBackbone` (float). A question answerer's twin
+            outputs `{"start_logits", "end_logits"}`: fit it on windows
+            (`qa.preprocessor.encode(x, y).inputs()` and `.labels()`).
         attention_mask_mode: string or None. `"fill"` (GR's -6, default)
             keeps masked logits in an int8-friendly range; None keeps the
             model's.

@@ -17,6 +17,7 @@ from keras_mobilebert.quantization.tfmot.twin_layers import TwinNoNorm
 from keras_mobilebert.quantization.tfmot.twin_layers import (
     TwinPositionEmbedding,
 )
+from keras_mobilebert.quantization.tfmot.twin_layers import TwinSpanLogits
 from keras_mobilebert.quantization.tfmot.twin_layers import TwinTokenEmbedding
 from keras_mobilebert.quantization.tfmot.twin_layers import TwinTokenIds
 
@@ -167,6 +168,7 @@ CUSTOM_OBJECTS = {
         TwinFloatMask,
         TwinAttention,
         TwinClsToken,
+        TwinSpanLogits,
         NoNormQuantizeConfig,
         EmbeddingQuantizeConfig,
         PositionEmbeddingQuantizeConfig,
@@ -203,7 +205,8 @@ def quantize_config(layer):
         (tf_keras.layers.Dense, tf_keras.layers.ReLU, tf_keras.layers.Add),
     ):
         return True, None
-    # Inputs, id check, float mask, segment table, dropout, LayerNorm and
-    # the [CLS] slice stay float here; the converter calibrates any of
+    # Inputs, id check, float mask, segment table, dropout, LayerNorm, the
+    # [CLS] slice and the span logits' slices stay float here (a slice
+    # keeps its input's quantization); the converter calibrates any of
     # their outputs that reach an int8 op.
     return False, None

@@ -19,6 +19,7 @@ from keras_mobilebert.quantization.tfmot.twin_layers import TwinNoNorm
 from keras_mobilebert.quantization.tfmot.twin_layers import (
     TwinPositionEmbedding,
 )
+from keras_mobilebert.quantization.tfmot.twin_layers import TwinSpanLogits
 from keras_mobilebert.quantization.tfmot.twin_layers import TwinTokenEmbedding
 from keras_mobilebert.quantization.tfmot.twin_layers import TwinTokenIds
 
@@ -28,6 +29,8 @@ SEPARATOR = "."
 
 ACTIVATIONS = ("relu", "relu6")
 ATTENTION_DENSES = ("query_dense", "key_dense", "value_dense")
+# A question answerer twin's outputs, in the span head's order.
+SPAN_OUTPUTS = ("start_logits", "end_logits")
 
 
 def float_variables(layer):
@@ -64,7 +67,8 @@ class TwinGraph:
     `build_tf_keras_twin` copies the model's in.
 
     Args:
-        model: a `MobileBertClassifier` or `MobileBertBackbone`.
+        model: a `MobileBertClassifier`, `MobileBertQuestionAnswerer` or
+            `MobileBertBackbone`.
         attention_mask_mode: string or None. None keeps the model's.
         activation: string or None. None keeps the model's.
 
@@ -85,15 +89,22 @@ class TwinGraph:
     def __init__(self, model, attention_mask_mode=None, activation=None):
         from keras_mobilebert.models.mobilebert import MobileBertBackbone
         from keras_mobilebert.models.mobilebert import MobileBertClassifier
+        from keras_mobilebert.models.mobilebert import (
+            MobileBertQuestionAnswerer,
+        )
 
+        self.classifier = self.question_answerer = None
         if isinstance(model, MobileBertClassifier):
             self.backbone, self.classifier = model.backbone, model
+        elif isinstance(model, MobileBertQuestionAnswerer):
+            self.backbone, self.question_answerer = model.backbone, model
         elif isinstance(model, MobileBertBackbone):
-            self.backbone, self.classifier = model, None
+            self.backbone = model
         else:
             raise TypeError(
-                "The TF-MOT bridge takes a MobileBertClassifier or a "
-                f"MobileBertBackbone; received {type(model).__name__}."
+                "The TF-MOT bridge takes a MobileBertClassifier, a "
+                "MobileBertQuestionAnswerer or a MobileBertBackbone; "
+                f"received {type(model).__name__}."
             )
         self.mask_mode = (
             attention_mask_mode or self.backbone.attention_mask_mode
@@ -272,6 +283,8 @@ class TwinGraph:
         x = self._embeddings(inputs)
         for block in self.backbone.transformer_layers:
             x = self._block(block, x, mask)
+        if self.question_answerer is not None:
+            return self._span_head(inputs, x)
         pooled = TwinClsToken(name="cls_token")(x)
         if self.backbone.pooled_dense is not None:
             pooled = self._dense(
@@ -293,6 +306,18 @@ class TwinGraph:
             )
         logits = self._dense(head.output_dense, "logits")(pooled)
         return tf_keras.Model(inputs, logits, name="mobilebert_classifier_twin")
+
+    def _span_head(self, inputs, sequence):
+        """The question answerer's `qa_outputs` and its two logits."""
+        span_head = self.question_answerer.span_head
+        logits = self._dense(span_head, span_head.name)(sequence)
+        outputs = {
+            name: TwinSpanLogits(index, name=name)(logits)
+            for index, name in enumerate(SPAN_OUTPUTS)
+        }
+        return tf_keras.Model(
+            inputs, outputs, name="mobilebert_question_answerer_twin"
+        )
 
 
 def _keras_linear():
@@ -403,15 +428,16 @@ def build_tf_keras_twin(model, attention_mask_mode=None, activation=None):
     The twin is a functional tf_keras model with the same inputs
     (`token_ids`, `segment_ids`, `padding_mask`) and outputs (a dict of
     `sequence_output` and `pooled_output` for a backbone, the logits for a
-    classifier). Its layers call the same `layer_math` functions as the
+    classifier, a dict of `start_logits` and `end_logits` for a question
+    answerer). Its layers call the same `layer_math` functions as the
     Keras 3 layers, so with the same weights and settings its outputs equal
     the Keras 3 model's up to float32 rounding. Works for MobileBERT,
     MobileBERT-TINY and any config with NoNorm or LayerNorm and ReLU or
     ReLU6.
 
     Args:
-        model: a `keras_mobilebert.MobileBertClassifier` or
-            `MobileBertBackbone`.
+        model: a `keras_mobilebert.MobileBertClassifier`,
+            `MobileBertQuestionAnswerer` or `MobileBertBackbone`.
         attention_mask_mode: string or None. Override the mask mode
             (`"fill"` for QAT); None keeps the model's.
         activation: string or None. Override the FFN activation

@@ -284,6 +284,39 @@ class TwinAttention(tf_keras.layers.Layer):
 
 
 @serializable
+class TwinSpanLogits(tf_keras.layers.Layer):
+    """One of a span head's two logits per token: `x[..., index]`.
+
+    The question answerer's `qa_outputs` dense layer gives two numbers per
+    token; index 0 is the start logit, 1 the end logit (as in
+    `MobileBertQuestionAnswerer`).
+
+    Args:
+        index: int. 0 for the start logits, 1 for the end logits.
+
+    Example:
+    ```python
+    TwinSpanLogits(0)(np.ones((1, 3, 2), "float32")).shape  # (1, 3)
+    ```
+    """
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+
+    def call(self, inputs):
+        return inputs[..., self.index]
+
+    def compute_output_shape(self, input_shape):
+        return tf.TensorShape(input_shape)[:-1]
+
+    def get_config(self):
+        config = super().get_config()
+        config["index"] = self.index
+        return config
+
+
+@serializable
 class TwinClsToken(tf_keras.layers.Layer):
     """The `[CLS]` vector: `x[:, 0, :]`.
 
