@@ -4,6 +4,7 @@ import json
 
 from keras_mobilebert.finetune import load_config
 from keras_mobilebert.finetune.squad import DEFAULT_CONFIG
+from tests.test_finetune import TINY_BACKBONE
 
 # (title, context, [(question, answer)]): answers are found in the context.
 ARTICLES = [
@@ -38,15 +39,6 @@ ARTICLES = [
         ],
     ),
 ]
-TINY_BACKBONE = {
-    "num_layers": 2,
-    "num_heads": 2,
-    "hidden_dim": 16,
-    "intermediate_dim": 16,
-    "embedding_dim": 16,
-    "bottleneck_dim": 16,
-    "num_feedforward_networks": 1,
-}
 
 
 def squad_json(articles=ARTICLES, unanswerable=()):
