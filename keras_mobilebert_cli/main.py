@@ -3,6 +3,7 @@
 Subcommands:
     info       versions of the stack and the built-in presets
     finetune   the main job: fine-tune, evaluate, predict, save, reload, export
+    finetune-squad  the SQuAD job: fine-tune, evaluate (EM/F1), save, export
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
     distill    layer-wise knowledge transfer from a teacher to a student
     export     a classifier, masked LM or backbone to a verified .tflite
@@ -18,11 +19,20 @@ from keras_mobilebert_cli import convert
 from keras_mobilebert_cli import distill
 from keras_mobilebert_cli import export
 from keras_mobilebert_cli import finetune
+from keras_mobilebert_cli import finetune_squad
 from keras_mobilebert_cli import info
 from keras_mobilebert_cli.missing_dependencies import run_reporting_missing
 from keras_mobilebert_cli.startup import start_library
 
-SUBCOMMANDS = (info, finetune, convert, distill, export, benchmark)
+SUBCOMMANDS = (
+    info,
+    finetune,
+    finetune_squad,
+    convert,
+    distill,
+    export,
+    benchmark,
+)
 
 
 def build_parser():

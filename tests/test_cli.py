@@ -21,11 +21,20 @@ from keras_mobilebert_cli import benchmark as benchmark_command
 from keras_mobilebert_cli import convert as convert_command
 from keras_mobilebert_cli import distill as distill_command
 from keras_mobilebert_cli import export as export_command
+from keras_mobilebert_cli import finetune_squad as finetune_squad_command
 from keras_mobilebert_cli.main import build_parser
 from keras_mobilebert_cli.startup import is_noise
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("info", "finetune", "convert", "distill", "export", "benchmark")
+SUBCOMMANDS = (
+    "info",
+    "finetune",
+    "finetune-squad",
+    "convert",
+    "distill",
+    "export",
+    "benchmark",
+)
 # What TensorFlow 2.21, KerasHub and the first device query print to stderr
 # on start-up on this project's machines (no GPU), one fragment per line.
 STARTUP_NOISE = (
@@ -151,6 +160,7 @@ def test_parser_choices_equal_the_library_tables():
     assert distill_command.INIT_EMBEDDINGS_CHOICES == INIT_EMBEDDINGS_CHOICES
     assert distill_command.HEAD_MODES == HEAD_MODES
     assert distill_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
+    assert finetune_squad_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
     assert export_command.QUANTIZATIONS == QUANTIZATIONS
     assert sorted(convert_command.ATTENTION_MASK_MODES) == sorted(MASK_MODES)
     assert benchmark_command.MODELS == tuple(MODELS)
@@ -167,6 +177,7 @@ def test_parser_choices_equal_the_library_tables():
     }
     assert offered[("distill", "strategy")] == STRATEGIES
     assert offered[("distill", "distribute")] == DISTRIBUTE_STRATEGIES
+    assert offered[("finetune-squad", "distribute")] == DISTRIBUTE_STRATEGIES
     assert offered[("export", "quantization")] == QUANTIZATIONS
     assert offered[("benchmark", "models")] == tuple(sorted(MODELS))
     assert offered[("convert", "format")] == convert_command.FORMATS

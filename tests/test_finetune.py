@@ -45,9 +45,9 @@ def test_the_config_names_its_job(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old))
     assert load_config(path)["job"] == "classification"
-    other = dict(old, job="squad")
+    other = dict(old, job="sqaud")
     path.write_text(json.dumps(other))
-    with pytest.raises(ValueError, match=r"old.json: Unknown job 'squad'"):
+    with pytest.raises(ValueError, match=r"old.json: Unknown job 'sqaud'"):
         load_config(path)
     with pytest.raises(ValueError, match="Unknown job 'glue'"):
         run_finetune(dict(old, job="glue"), tmp_path)

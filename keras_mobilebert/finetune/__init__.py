@@ -5,6 +5,10 @@
 - `classification`: the classification job (the main job);
 - `datasets`: the labelled text a job reads, as `tf.data` pipelines;
 - `classifier_export`: a classification job's verified LiteRT export;
+- `squad`: the SQuAD job (`run_squad`); `squad_evaluation` (the official
+  metric on decoded answers), `question_answerer_export` (its verified
+  LiteRT export), `resumable_fit` (training that resumes mid-epoch);
+- `optimizer`: the AdamW warmup-cosine optimizer every job uses;
 - `presets`: writing the fine-tuned model as a KerasHub preset;
 - `phase_timer`: seconds per phase of a job.
 """
@@ -21,4 +25,12 @@ from keras_mobilebert.finetune.datasets import load_data
 from keras_mobilebert.finetune.datasets import text_dataset
 from keras_mobilebert.finetune.jobs import JOBS
 from keras_mobilebert.finetune.jobs import run_finetune
+from keras_mobilebert.finetune.optimizer import finetuning_optimizer
+from keras_mobilebert.finetune.question_answerer_export import (
+    export_question_answerer,
+)
+from keras_mobilebert.finetune.resumable_fit import fit_resumably
+from keras_mobilebert.finetune.squad import build_question_answerer
+from keras_mobilebert.finetune.squad import run_squad
+from keras_mobilebert.finetune.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset

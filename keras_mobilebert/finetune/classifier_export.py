@@ -16,11 +16,12 @@ from keras_mobilebert.export.metadata import metadata_schema
 EXPORT_FIELDS = ("quantization", "num_representative", "metadata")
 
 
-def check_export_config(export):
+def check_export_config(export, fields=EXPORT_FIELDS):
     """Raise a `ValueError` naming what is wrong in an `export` field.
 
     Args:
         export: dict or None (None: no export).
+        fields: tuple of the field names the job's export step reads.
 
     Example:
     ```python
@@ -29,11 +30,11 @@ def check_export_config(export):
     """
     if export is None:
         return
-    unknown = set(export) - set(EXPORT_FIELDS)
+    unknown = set(export) - set(fields)
     if unknown:
         raise ValueError(
             f"Unknown export fields {sorted(unknown)}; known: "
-            f'{list(EXPORT_FIELDS)} (or "export": null to skip it).'
+            f'{list(fields)} (or "export": null to skip it).'
         )
     # A quantization-aware model's modes: recipes/qat_and_export.py.
     modes = [
@@ -44,6 +45,27 @@ def check_export_config(export):
             f"Unknown export quantization {export.get('quantization')!r}; "
             f"expected one of {modes}."
         )
+
+
+def missing_interpreter():
+    """Why a verified export cannot run here, or None if it can.
+
+    Without the LiteRT interpreter a file cannot be verified, and an
+    unverified file is never delivered, so the export steps skip.
+
+    Example:
+    ```python
+    reason = missing_interpreter()  # None with ai-edge-litert installed
+    ```
+    """
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        return (
+            "the export is verified with the LiteRT interpreter: pip install "
+            "'keras-mobilebert[litert]' (ai-edge-litert)"
+        )
+    return None
 
 
 def export_classifier(
@@ -90,15 +112,8 @@ def export_classifier(
     ```
     """
     quantization = export["quantization"]
-    try:
-        import ai_edge_litert  # noqa: F401
-    except ImportError:
-        # Without the LiteRT interpreter the file cannot be verified, and
-        # an unverified file is never delivered.
-        reason = (
-            "the export is verified with the LiteRT interpreter: pip install "
-            "'keras-mobilebert[litert]' (ai-edge-litert)"
-        )
+    reason = missing_interpreter()
+    if reason:
         log(f"export skipped: {reason}")
         return {"quantization": quantization, "skipped": reason}
     metadata = bool(export.get("metadata", True))

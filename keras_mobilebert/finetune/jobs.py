@@ -13,6 +13,7 @@ import pathlib
 import typing
 
 from keras_mobilebert.finetune import classification
+from keras_mobilebert.finetune import squad
 
 DEFAULT_JOB = "classification"
 
@@ -41,6 +42,12 @@ JOBS = {
         optional_fields=classification.OPTIONAL_FIELDS,
         complete_config=classification.complete_config,
         run=classification.run_classification,
+    ),
+    "squad": FinetuneJob(
+        default_config=squad.DEFAULT_CONFIG,
+        optional_fields=squad.OPTIONAL_FIELDS,
+        complete_config=squad.complete_config,
+        run=squad.run_squad,
     ),
 }
 
