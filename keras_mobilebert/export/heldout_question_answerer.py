@@ -4,7 +4,8 @@ The question-answering counterpart of `heldout.export_and_verify`: write
 the file with `to_litert`, then answer every held-out question with the
 file (LiteRT, on the preprocessor's windows) and with the Keras model,
 decode both with `span_decoding.decode_answers`, and score both with the
-official SQuAD v1.1 metric.
+official SQuAD metric (v1.1, or v2.0 when the held-out questions include
+unanswerable ones; `squad_evaluation.squad_scores`).
 """
 
 import pathlib
@@ -14,8 +15,9 @@ import numpy as np
 from keras_mobilebert.export.litert import to_litert
 from keras_mobilebert.export.samples import with_sequence_length
 from keras_mobilebert.export.verification import run_tflite
-from keras_mobilebert.metrics.squad import squad_v1_metrics
-from keras_mobilebert.models.mobilebert.span_decoding import decode_answers
+from keras_mobilebert.models.mobilebert.squad_evaluation import decode_windows
+from keras_mobilebert.models.mobilebert.squad_evaluation import headline
+from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 
 
 def run_tflite_on_windows(tflite_bytes, windows, num_threads=1):
@@ -61,13 +63,15 @@ def export_and_verify_question_answerer(
     test_examples,
     sequence_length=None,
     num_representative=200,
+    num_samples=64,
     max_answer_length=30,
+    null_threshold=0.0,
     log=print,
 ):
     """Export a question answerer, verify it, and score it on held-out data.
 
     Writes the `.tflite` file with `to_litert` (verified against the Keras
-    model on the windows of the first 64 `test_examples`; outside
+    model on the windows of the first `num_samples` `test_examples`; outside
     tolerance nothing is written; TFLite metadata for the Task Library's
     `BertQuestionAnswerer` included), then answers every held-out
     question with the file and with the Keras model and scores both.
@@ -78,20 +82,24 @@ def export_and_verify_question_answerer(
             `"qat_int8"`).
         path: output `.tflite` path.
         quantization: string. One of `QUANTIZATIONS`.
-        representative_data: training `(questions, contexts)`, pairs or
-            SQuAD records calibrating int8 ranges.
+        representative_data: training `(questions, contexts)`, pairs,
+            SQuAD records or input dicts (windows) calibrating int8 ranges.
         test_examples: held-out SQuAD records with answers
             (`keras_mobilebert.data.squad.read_squad(...)`).
         sequence_length: int or None. None takes the preprocessor's.
         num_representative: int. How many windows calibrate int8.
+        num_samples: int. How many held-out windows verify the file
+            before it is written.
         max_answer_length: int. Longest answer in word pieces.
+        null_threshold: float. SQuAD v2.0 only: the no-answer threshold.
         log: callable taking one string.
 
     Returns:
         A dict: `path`, `quantization`, `size_bytes`,
-        `attention_mask_mode`, `max_abs_error` and `label_agreement` (the
-        verification windows), `keras_exact_match`, `keras_f1`,
-        `tflite_exact_match`, `tflite_f1` (SQuAD v1.1, in percent),
+        `attention_mask_mode`, `max_abs_error`, `relative_error`,
+        `label_agreement` and `num_samples` (the verification windows),
+        `squad_version`, `keras_exact_match`, `keras_f1`,
+        `tflite_exact_match`, `tflite_f1` (in percent),
         `answer_agreement` (share of questions the file and the Keras
         model answer with the same text), `heldout_max_abs_error`
         (largest logit difference), `test_size`, `windows`.
@@ -112,7 +120,7 @@ def export_and_verify_question_answerer(
         sequence_length=sequence_length,
         representative_data=representative_data,
         sample_data=test_examples,
-        num_samples=64,
+        num_samples=num_samples,
         num_representative=num_representative,
         log=log,
     )
@@ -128,15 +136,13 @@ def export_and_verify_question_answerer(
     )
     scores, texts = {}, {}
     for source, logits in (("keras", keras_logits), ("tflite", file_logits)):
-        answers = decode_answers(
-            windows,
-            logits["start_logits"],
-            logits["end_logits"],
-            max_answer_length=max_answer_length,
-        )
+        answers = decode_windows(windows, logits, max_answer_length)
         texts[source] = [a.text for a in answers]
-        predictions = {e.id: t for e, t in zip(test_examples, texts[source])}
-        scores[source] = squad_v1_metrics(predictions, test_examples)
+        scores[source] = squad_scores(test_examples, answers, null_threshold)
+    (keras_exact, keras_f1), (file_exact, file_f1) = (
+        headline(scores["keras"]),
+        headline(scores["tflite"]),
+    )
     difference = max(
         float(np.max(np.abs(file_logits[k] - keras_logits[k])))
         for k in file_logits
@@ -147,11 +153,14 @@ def export_and_verify_question_answerer(
         "size_bytes": result.size_bytes,
         "attention_mask_mode": result.attention_mask_mode,
         "max_abs_error": result.max_abs_error,
+        "relative_error": result.relative_error,
         "label_agreement": result.label_agreement,
-        "keras_exact_match": scores["keras"]["exact_match"],
-        "keras_f1": scores["keras"]["f1"],
-        "tflite_exact_match": scores["tflite"]["exact_match"],
-        "tflite_f1": scores["tflite"]["f1"],
+        "num_samples": result.num_samples,
+        "squad_version": scores["keras"]["version"],
+        "keras_exact_match": keras_exact,
+        "keras_f1": keras_f1,
+        "tflite_exact_match": file_exact,
+        "tflite_f1": file_f1,
         "answer_agreement": float(
             np.mean([a == b for a, b in zip(texts["keras"], texts["tflite"])])
         ),

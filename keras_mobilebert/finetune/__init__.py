@@ -32,5 +32,5 @@ from keras_mobilebert.finetune.question_answerer_export import (
 from keras_mobilebert.finetune.resumable_fit import fit_resumably
 from keras_mobilebert.finetune.squad import build_question_answerer
 from keras_mobilebert.finetune.squad import run_squad
-from keras_mobilebert.finetune.squad_evaluation import squad_scores
+from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset

@@ -2,29 +2,25 @@
 
 A config's `export` field (`quantization`, `num_representative`,
 `num_evaluation`; null skips the step) says how. `export_question_answerer`
-writes the file with `keras_mobilebert.export.to_litert` (full-integer int8
-calibrated on training windows, verified against the Keras model before it
-is moved into place), then runs the file and the Keras model on the
-windows of the first `num_evaluation` dev questions and scores both with
-the official metric.
+writes the file with `keras_mobilebert.export.
+export_and_verify_question_answerer` (full-integer int8 calibrated on
+training windows, verified against the Keras model before it is moved
+into place), which runs the file and the Keras model on the windows of
+the first `num_evaluation` dev questions and scores both with the official
+metric.
 """
 
 import pathlib
 
 import numpy as np
 
-from keras_mobilebert.export import run_tflite
-from keras_mobilebert.export import to_litert
+from keras_mobilebert.export import export_and_verify_question_answerer
 from keras_mobilebert.export.samples import dict_samples
 from keras_mobilebert.export.signatures import model_kind
 from keras_mobilebert.finetune.classifier_export import check_export_config
 from keras_mobilebert.finetune.classifier_export import missing_interpreter
-from keras_mobilebert.finetune.squad_evaluation import decode_windows
-from keras_mobilebert.finetune.squad_evaluation import headline
-from keras_mobilebert.finetune.squad_evaluation import squad_scores
 
 EXPORT_FIELDS = ("quantization", "num_representative", "num_evaluation")
-OUTPUTS = ("start_logits", "end_logits")
 
 
 def check_question_answerer_export(export, model=None):
@@ -94,16 +90,18 @@ def export_question_answerer(
     dev_examples,
     output_dir,
     max_answer_length=30,
+    null_threshold=0.0,
     log=print,
 ):
-    """Export a fine-tuned question answerer to a verified file; score it.
+    """The job's export step: a verified file, scored on dev questions.
 
-    Writes `output_dir/question_answerer_<quantization>.tflite` through
-    `to_litert` (int8 ranges calibrated on `num_representative` training
-    windows; the file is compared with the Keras model before it is moved
-    into place, and nothing is written outside tolerance), then runs the
-    file and the Keras model on every window of the first `num_evaluation`
-    dev questions and scores both with the official SQuAD metric.
+    `export.export_and_verify_question_answerer` with the job's choices:
+    the file is `output_dir/question_answerer_<quantization>.tflite`, int8
+    ranges are calibrated on `num_representative` training windows spread
+    over the training file, and the held-out questions are the first
+    `num_evaluation` dev questions (the windows of the first of them
+    verify the file before it is written; outside tolerance nothing is
+    written).
 
     Args:
         qa: a fine-tuned `MobileBertQuestionAnswerer` with a preprocessor.
@@ -112,15 +110,11 @@ def export_question_answerer(
         dev_examples: list of `SquadExample` (dev).
         output_dir: directory of the `.tflite` file.
         max_answer_length: int. Longest answer decoded, in word pieces.
+        null_threshold: float. SQuAD v2.0's no-answer threshold.
         log: callable taking one string.
 
     Returns:
-        A dict: `path`, `quantization`, `size_bytes`, `max_abs_error`,
-        `relative_error`, `num_samples` (the verification), then on the
-        `heldout_questions` evaluated: `keras_exact_match`, `keras_f1`,
-        `tflite_exact_match`, `tflite_f1`, `answer_agreement` (share of
-        questions where the file and Keras give the same text) and
-        `heldout_max_abs_error` (largest logit difference); or
+        `export_and_verify_question_answerer`'s dict, or
         `{"quantization", "skipped"}` without the LiteRT interpreter.
 
     Example:
@@ -138,59 +132,18 @@ def export_question_answerer(
     check_question_answerer_export(export, qa)
     count = int(export.get("num_representative", 200))
     evaluated = list(dev_examples[: int(export.get("num_evaluation", 1000))])
-    dev_windows = qa.preprocessor.encode(evaluated)
-    samples = window_samples(dev_windows, np.arange(len(dev_windows)))
     path = pathlib.Path(output_dir) / f"question_answerer_{quantization}.tflite"
-    result = to_litert(
+    return export_and_verify_question_answerer(
         qa,
         path,
         quantization,
-        sequence_length=qa.preprocessor.sequence_length,
         representative_data=window_samples(
             train_windows, representative_rows(len(train_windows), count)
         ),
-        sample_data=samples,
+        test_examples=evaluated,
+        sequence_length=qa.preprocessor.sequence_length,
         num_representative=count,
+        max_answer_length=max_answer_length,
+        null_threshold=null_threshold,
         log=log,
     )
-    file_logits = run_tflite(path.read_bytes(), samples)
-    missing = [name for name in OUTPUTS if name not in file_logits]
-    if missing:
-        raise RuntimeError(
-            f"{path} has the outputs {sorted(file_logits)}, not {missing}."
-        )
-    keras_logits = qa.predict(dev_windows.inputs(), verbose=0)
-    keras_answers = decode_windows(dev_windows, keras_logits, max_answer_length)
-    file_answers = decode_windows(dev_windows, file_logits, max_answer_length)
-    keras_exact, keras_f1 = headline(squad_scores(evaluated, keras_answers))
-    file_exact, file_f1 = headline(squad_scores(evaluated, file_answers))
-    agreement = np.mean(
-        [a.text == b.text for a, b in zip(keras_answers, file_answers)]
-    )
-    report = {
-        "path": str(path),
-        "quantization": quantization,
-        "size_bytes": result.size_bytes,
-        "max_abs_error": result.max_abs_error,
-        "relative_error": result.relative_error,
-        "num_samples": result.num_samples,
-        "heldout_questions": len(evaluated),
-        "heldout_windows": len(dev_windows),
-        "keras_exact_match": keras_exact,
-        "keras_f1": keras_f1,
-        "tflite_exact_match": file_exact,
-        "tflite_f1": file_f1,
-        "answer_agreement": float(agreement),
-        "heldout_max_abs_error": float(
-            max(
-                np.max(np.abs(file_logits[name] - keras_logits[name]))
-                for name in OUTPUTS
-            )
-        ),
-    }
-    log(
-        f"{quantization} LiteRT on {len(evaluated)} dev questions: EM "
-        f"{file_exact:.2f} / F1 {file_f1:.2f} (Keras {keras_exact:.2f} / "
-        f"{keras_f1:.2f}), same answer on {agreement:.2%}"
-    )
-    return report

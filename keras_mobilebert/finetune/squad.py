@@ -39,10 +39,6 @@ from keras_mobilebert.finetune.question_answerer_export import (
     export_question_answerer,
 )
 from keras_mobilebert.finetune.resumable_fit import fit_resumably
-from keras_mobilebert.finetune.squad_evaluation import decode_windows
-from keras_mobilebert.finetune.squad_evaluation import headline
-from keras_mobilebert.finetune.squad_evaluation import is_squad_v2
-from keras_mobilebert.finetune.squad_evaluation import squad_scores
 from keras_mobilebert.finetune.starting_point import INITS
 from keras_mobilebert.finetune.starting_point import check_vocabulary
 from keras_mobilebert.finetune.starting_point import starting_backbone
@@ -53,6 +49,10 @@ from keras_mobilebert.models.mobilebert.mobilebert_question_answerer import (
 from keras_mobilebert.models.mobilebert.mobilebert_question_answerer_preprocessor import (  # noqa: E501
     MobileBertQuestionAnswererPreprocessor,
 )
+from keras_mobilebert.models.mobilebert.squad_evaluation import decode_windows
+from keras_mobilebert.models.mobilebert.squad_evaluation import headline
+from keras_mobilebert.models.mobilebert.squad_evaluation import is_squad_v2
+from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import DISTRIBUTE_STRATEGIES
 from keras_mobilebert.utils.distribute import make_distribute_strategy
@@ -369,6 +369,7 @@ def run_squad(config, output_dir, log=print):
             dev,
             output_dir,
             max_answer_length=config["max_answer_length"],
+            null_threshold=config["null_threshold"],
             log=log,
         )
         timer.done("export")

@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from keras_mobilebert.data.squad import read_squad
-from keras_mobilebert.export.signatures import model_kind
-from keras_mobilebert.export.verification import ExportResult
 from keras_mobilebert.finetune import question_answerer_export
 from keras_mobilebert.finetune.question_answerer_export import (
     check_question_answerer_export,
@@ -19,18 +17,7 @@ from keras_mobilebert.finetune.question_answerer_export import (
     representative_rows,
 )
 from keras_mobilebert.finetune.squad import build_question_answerer
-from keras_mobilebert.finetune.squad_evaluation import decode_windows
-from keras_mobilebert.finetune.squad_evaluation import squad_scores
-from keras_mobilebert.metrics.squad import squad_v1_metrics
 from tests.finetune.squad_tiny import tiny_config
-
-
-def litert_takes_question_answerers(qa):
-    try:
-        model_kind(qa)
-    except TypeError:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -59,11 +46,9 @@ def test_the_export_config_is_checked():
 
 def test_a_model_to_litert_refuses_fails_before_training(tiny):
     qa, _, _ = tiny
-    if litert_takes_question_answerers(qa):
-        check_question_answerer_export({"quantization": "int8"}, qa)
-    else:
-        with pytest.raises(ValueError, match='"export" to null'):
-            check_question_answerer_export({"quantization": "int8"}, qa)
+    check_question_answerer_export({"quantization": "int8"}, qa)
+    with pytest.raises(ValueError, match='"export" to null'):
+        check_question_answerer_export({"quantization": "int8"}, object())
 
 
 def test_without_the_interpreter_nothing_is_written(
@@ -84,51 +69,31 @@ def test_without_the_interpreter_nothing_is_written(
     assert not (tmp_path / "x").exists()
 
 
-def test_the_file_is_scored_with_the_official_metric(
+def test_the_job_calibrates_on_spread_windows_and_scores_dev(
     tiny, tmp_path, monkeypatch
 ):
-    """The step's own work, with `to_litert` and the interpreter stood in
-    for: a "file" whose end logits are the Keras model's plus noise."""
+    """The step's own choices, with the export function stood in for (it is
+    tested on real files in tests/export/test_question_answerer_export.py)."""
     qa, train, dev = tiny
     calls = {}
 
-    def fake_to_litert(model, path, quantization, **kwargs):
-        calls.update(kwargs, model=model, quantization=quantization)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"tflite")
-        return ExportResult(
-            path, quantization, 6, 0.01, 0.001, None, 32, (1, 32), []
-        )
+    def fake_export(model, path, quantization, **kwargs):
+        calls.update(kwargs, model=model, path=path, quantization=quantization)
+        return {"path": str(path)}
 
-    def fake_run_tflite(tflite_bytes, samples):
-        assert tflite_bytes == b"tflite"
-        inputs = {
-            "token_ids": np.concatenate([s["ids"] for s in samples]),
-            "padding_mask": np.concatenate([s["mask"] for s in samples]),
-            "segment_ids": np.concatenate([s["segment_ids"] for s in samples]),
-        }
-        logits = qa.predict(inputs, verbose=0)
-        noise = np.random.RandomState(0).normal(
-            0, 1.0, logits["end_logits"].shape
-        )
-        return {
-            "start_logits": logits["start_logits"],
-            "end_logits": logits["end_logits"] + noise,
-        }
-
-    monkeypatch.setattr(question_answerer_export, "to_litert", fake_to_litert)
     monkeypatch.setattr(
         question_answerer_export,
-        "model_kind",
-        lambda model: "question_answerer",
+        "export_and_verify_question_answerer",
+        fake_export,
     )
-    monkeypatch.setattr(question_answerer_export, "run_tflite", fake_run_tflite)
     report = export_question_answerer(
         qa,
         {"quantization": "int8", "num_representative": 5, "num_evaluation": 6},
         train,
         dev,
         tmp_path,
+        max_answer_length=7,
+        null_threshold=1.5,
         log=lambda line: None,
     )
     assert report["path"] == str(tmp_path / "question_answerer_int8.tflite")
@@ -138,37 +103,13 @@ def test_the_file_is_scored_with_the_official_metric(
     got = np.concatenate([s["ids"] for s in calls["representative_data"]])
     np.testing.assert_array_equal(got, train.token_ids[rows])
     assert calls["sequence_length"] == 32
-    # Scores: the first 6 dev questions, recomputed independently.
-    assert report["heldout_questions"] == 6
-    windows = qa.preprocessor.encode(dev[:6])
-    assert report["heldout_windows"] == len(windows)
-    keras_logits = qa.predict(windows.inputs(), verbose=0)
-    keras_answers = decode_windows(windows, keras_logits)
-    expected = squad_v1_metrics(
-        {e.id: a.text for e, a in zip(dev[:6], keras_answers)}, dev[:6]
-    )
-    assert report["keras_f1"] == pytest.approx(expected["f1"])
-    file_logits = fake_run_tflite(b"tflite", calls["sample_data"])
-    file_answers = decode_windows(windows, file_logits)
-    assert report["tflite_f1"] == pytest.approx(
-        squad_scores(dev[:6], file_answers)["f1"]
-    )
-    agreement = np.mean(
-        [a.text == b.text for a, b in zip(keras_answers, file_answers)]
-    )
-    assert report["answer_agreement"] == pytest.approx(agreement)
-    assert 1.0 < report["heldout_max_abs_error"] < 10.0
+    assert [e.id for e in calls["test_examples"]] == [e.id for e in dev[:6]]
+    assert calls["max_answer_length"] == 7 and calls["null_threshold"] == 1.5
 
 
 def test_a_real_int8_file(tiny, tmp_path):
-    """Runs once `to_litert` takes question answerers (the qa-ship branch)."""
     pytest.importorskip("ai_edge_litert")
     qa, train, dev = tiny
-    if not litert_takes_question_answerers(qa):
-        pytest.skip(
-            "to_litert cannot export a MobileBertQuestionAnswerer yet "
-            "(export.signatures.model_kind refuses it)"
-        )
     report = export_question_answerer(
         qa,
         {"quantization": "int8", "num_representative": 16, "num_evaluation": 9},
@@ -179,6 +120,6 @@ def test_a_real_int8_file(tiny, tmp_path):
     )
     path = tmp_path / "question_answerer_int8.tflite"
     assert path.is_file() and report["size_bytes"] == path.stat().st_size
-    assert report["heldout_questions"] == 9
+    assert report["test_size"] == 9
     assert report["answer_agreement"] >= 0.5
     assert abs(report["tflite_f1"] - report["keras_f1"]) <= 30.0

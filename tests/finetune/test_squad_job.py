@@ -17,10 +17,10 @@ from keras_mobilebert.finetune import load_config
 from keras_mobilebert.finetune import run_finetune
 from keras_mobilebert.finetune.squad import DEFAULT_CONFIG
 from keras_mobilebert.finetune.squad import build_question_answerer
-from keras_mobilebert.finetune.squad_evaluation import squad_scores
 from keras_mobilebert.metrics.squad import squad_v1_metrics
 from keras_mobilebert.metrics.squad import squad_v2_metrics
 from keras_mobilebert.models.mobilebert.span_decoding import Answer
+from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset
 from tests.finetune.squad_tiny import tiny_config
 from tests.finetune.squad_tiny import write_squad
