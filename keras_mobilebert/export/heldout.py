@@ -35,6 +35,28 @@ def tflite_accuracy(tflite_bytes, samples, labels, num_threads=1):
     return float(np.mean(predictions == np.asarray(labels)))
 
 
+def heldout_outputs(classifier, path, samples):
+    """The Keras classifier's and its LiteRT file's logits on samples.
+
+    Args:
+        classifier: the Keras classifier the file was exported from.
+        path: the `.tflite` file.
+        samples: list of TFLite-named input dicts (`samples.to_samples`).
+
+    Returns:
+        `(keras_logits, file_logits)`, two arrays of the same shape.
+
+    Example:
+    ```python
+    keras_logits, file_logits = heldout_outputs(classifier, path, samples)
+    ```
+    """
+    tflite_bytes = pathlib.Path(path).read_bytes()
+    file_logits = run_tflite(tflite_bytes, samples)["logits"]
+    keras_logits = keras_outputs(classifier, "classifier", samples)["logits"]
+    return keras_logits, file_logits.reshape(keras_logits.shape)
+
+
 def export_and_verify(
     classifier,
     path,
@@ -99,10 +121,7 @@ def export_and_verify(
     length = result.input_shape[1]
     samples = texts_to_inputs(classifier, list(test_texts), length)
     truth = np.asarray(test_labels)
-    tflite_bytes = pathlib.Path(path).read_bytes()
-    file_logits = run_tflite(tflite_bytes, samples)["logits"]
-    keras_logits = keras_outputs(classifier, "classifier", samples)["logits"]
-    file_logits = file_logits.reshape(keras_logits.shape)
+    keras_logits, file_logits = heldout_outputs(classifier, path, samples)
     report = {
         "path": str(result.path),
         "quantization": quantization,
