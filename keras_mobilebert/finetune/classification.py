@@ -25,6 +25,7 @@ from keras_mobilebert.finetune.phase_timer import PhaseTimer
 from keras_mobilebert.finetune.starting_point import check_vocabulary
 from keras_mobilebert.finetune.starting_point import starting_backbone
 from keras_mobilebert.finetune.starting_point import starting_tokenizer
+from keras_mobilebert.finetune.task_training import finetuning_optimizer
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
@@ -100,15 +101,10 @@ def build_classifier(config, num_classes):
 
 def compile_for_finetuning(classifier, config, steps):
     """AdamW with linear warmup then cosine decay, BERT-style."""
-    warmup = max(1, int(steps * config["warmup_fraction"]))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0,
-        decay_steps=max(1, steps - warmup),
-        warmup_target=config["learning_rate"],
-        warmup_steps=warmup,
-    )
     classifier.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+        optimizer=finetuning_optimizer(
+            config["learning_rate"], steps, config["warmup_fraction"]
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
