@@ -5,6 +5,8 @@ Subcommands:
     finetune   the main job: fine-tune, evaluate, predict, save, reload, export
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
     distill    layer-wise knowledge transfer from a teacher to a student
+    distill-task  task distillation: a fine-tuned teacher's logits
+               teach a student on a GLUE task
     export     a classifier, masked LM or backbone to a verified .tflite
     benchmark  LiteRT and Keras latency side by side
 """
@@ -16,12 +18,21 @@ import sys
 from keras_mobilebert_cli import benchmark
 from keras_mobilebert_cli import convert
 from keras_mobilebert_cli import distill
+from keras_mobilebert_cli import distill_task
 from keras_mobilebert_cli import export
 from keras_mobilebert_cli import finetune
 from keras_mobilebert_cli import info
 from keras_mobilebert_cli.startup import start_library
 
-SUBCOMMANDS = (info, finetune, convert, distill, export, benchmark)
+SUBCOMMANDS = (
+    info,
+    finetune,
+    convert,
+    distill,
+    distill_task,
+    export,
+    benchmark,
+)
 
 
 def build_parser():
