@@ -138,43 +138,70 @@ def read_unlabelled(path, num_segments):
     return segments
 
 
-def _extra_text(config, train, teacher, vocabulary, log):
-    """Augmented and user-given text, as a tuple of segment lists."""
-    segments = tuple([] for _ in train.segments)
+def _augmented_text(config, train, evaluation, teacher, vocabulary, log):
+    """Augmented training text as a tuple of segment lists.
+
+    Pairs vary their first segment (TinyBERT's choice) and keep their
+    source's second. A text that happens to equal an evaluation example
+    is dropped: evaluation text never trains.
+    """
     settings = config["augmentation"]
-    if settings["copies"]:
-        sources = np.arange(len(train))
-        if settings["max_sources"] and settings["max_sources"] < len(train):
-            rng = np.random.default_rng(config["seed"])
-            sources = np.sort(
-                rng.choice(len(train), settings["max_sources"], replace=False)
-            )
-        first = [train.segments[0][i] for i in sources]
-        words = {w.lower() for text in first for w in text.split()}
-        neighbours = WordNeighbours.from_model(
-            teacher,
-            vocabulary=vocabulary,
-            num_neighbours=settings["num_neighbours"],
-            words=words,
+    segments = tuple([] for _ in train.segments)
+    if not settings["copies"]:
+        return segments
+    sources = np.arange(len(train))
+    if settings["max_sources"] and settings["max_sources"] < len(train):
+        rng = np.random.default_rng(config["seed"])
+        sources = np.sort(
+            rng.choice(len(train), settings["max_sources"], replace=False)
         )
-        augmented, origin = augment_texts(
-            first,
-            neighbours,
-            copies=settings["copies"],
-            seed=config["seed"],
-            replace_probability=settings["replace_probability"],
-            delete_probability=settings["delete_probability"],
-            swap_probability=settings["swap_probability"],
-        )
-        segments[0].extend(augmented)
-        for segment, source in zip(segments[1:], train.segments[1:]):
-            segment.extend(source[sources[i]] for i in origin)
-        log(
-            f"augmentation: {len(augmented)} texts from {len(sources)} "
-            f"training examples ({settings['copies']} copies each wanted)"
-        )
+    first = [train.segments[0][i] for i in sources]
+    words = {w.lower() for text in first for w in text.split()}
+    neighbours = WordNeighbours.from_model(
+        teacher,
+        vocabulary=vocabulary,
+        num_neighbours=settings["num_neighbours"],
+        words=words,
+    )
+    augmented, origin = augment_texts(
+        first,
+        neighbours,
+        copies=settings["copies"],
+        seed=config["seed"],
+        replace_probability=settings["replace_probability"],
+        delete_probability=settings["delete_probability"],
+        swap_probability=settings["swap_probability"],
+    )
+    held_out = {" ".join(t.lower().split()) for t in evaluation.segments[0]}
+    kept = [
+        i
+        for i, text in enumerate(augmented)
+        if " ".join(text.lower().split()) not in held_out
+    ]
+    segments[0].extend(augmented[i] for i in kept)
+    for segment, source in zip(segments[1:], train.segments[1:]):
+        segment.extend(source[sources[origin[i]]] for i in kept)
+    log(
+        f"augmentation: {len(kept)} texts from {len(sources)} training "
+        f"examples ({settings['copies']} copies each wanted; "
+        f"{len(augmented) - len(kept)} equal to evaluation text dropped)"
+    )
+    return segments
+
+
+def _extra_text(config, train, evaluation, teacher, vocabulary, log):
+    """Augmented and user-given text, as a tuple of segment lists."""
+    segments = _augmented_text(
+        config, train, evaluation, teacher, vocabulary, log
+    )
     if config["unlabelled_text"]:
         given = read_unlabelled(config["unlabelled_text"], len(segments))
+        # The user's text must not be evaluation text.
+        check_disjoint(
+            given[0],
+            evaluation.segments[0],
+            f"{evaluation.task} {evaluation.split}",
+        )
         for segment, texts in zip(segments, given):
             segment.extend(texts)
         log(f"unlabelled text: {len(given[0])} examples")
@@ -293,11 +320,7 @@ def run_distill_task(config, output_dir, log=print):
     timer.done("teacher")
 
     vocabulary = preprocessor.tokenizer.get_vocabulary()
-    extra = _extra_text(config, train, teacher, vocabulary, log)
-    if extra[0]:
-        check_disjoint(
-            extra[0], evaluation.segments[0], f"{task.name} {evaluation.split}"
-        )
+    extra = _extra_text(config, train, evaluation, teacher, vocabulary, log)
     # The training text's logits and the extra text's are cached apart:
     # runs with and without augmentation share the first file.
     packed = train_packed
