@@ -176,6 +176,7 @@ def row_teacher(table):
     import keras
 
     from keras_mobilebert.data.length_buckets import pack_texts
+    from keras_mobilebert.finetune.glue_data import TaskData
     from keras_mobilebert.finetune.task_teacher import finetune_teacher
     from keras_mobilebert.finetune.task_teacher import teacher_classifier
 
@@ -196,10 +197,7 @@ def row_teacher(table):
     start = time.perf_counter()
     preset, metrics = finetune_teacher(
         teacher,
-        train_packed,
-        train,
-        dev_packed,
-        dev,
+        TaskData(train, dev, train_packed, dev_packed),
         table.output / "teacher",
         settings,
         seed=args.seed,

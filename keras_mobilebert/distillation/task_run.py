@@ -21,7 +21,6 @@ At the end it draws `losses.png`; saving the student is the caller's job
 
 import json
 import pathlib
-import shutil
 
 import keras
 import tensorflow as tf
@@ -29,10 +28,11 @@ import tensorflow as tf
 from keras_mobilebert.distillation.checkpoints import CHECKPOINTS
 from keras_mobilebert.distillation.checkpoints import PROGRESS
 from keras_mobilebert.distillation.checkpoints import assign_all
+from keras_mobilebert.distillation.checkpoints import clear_stale_temporaries
 from keras_mobilebert.distillation.checkpoints import collect
 from keras_mobilebert.distillation.checkpoints import load_npz
 from keras_mobilebert.distillation.checkpoints import save_npz
-from keras_mobilebert.distillation.fault_injection import kill_callback
+from keras_mobilebert.distillation.fault_injection import with_kill_callback
 from keras_mobilebert.distillation.loss_log import POSITION_COLUMNS
 from keras_mobilebert.distillation.loss_log import read_loss_rows
 from keras_mobilebert.distillation.loss_log import write_loss_rows
@@ -177,13 +177,7 @@ class TaskTrainingRun:
         """
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._check_config()
-        for folder in (self.output_dir, self.checkpoint_dir):
-            if folder.is_dir():
-                # A process killed while writing leaves a temporary
-                # directory beside its target, never a half-written target.
-                for stale in folder.glob(".*"):
-                    if stale.is_dir():
-                        shutil.rmtree(stale, ignore_errors=True)
+        clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         resumed_from = self._restore()
         done = resumed_from or 0
         rows = read_loss_rows(self.csv_path, done)
@@ -193,10 +187,7 @@ class TaskTrainingRun:
         while done < self.steps:
             chunk = min(self.checkpoint_every, self.steps - done)
             dataset = self.make_dataset(done).take(chunk)
-            callbacks = list(self.callbacks)
-            kill = kill_callback(done)
-            if kill is not None:
-                callbacks.append(kill)
+            callbacks = with_kill_callback(self.callbacks, done)
             epoch = done // self.checkpoint_every
             history = keras.Model.fit(
                 self.trainer,

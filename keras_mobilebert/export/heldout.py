@@ -35,6 +35,24 @@ def tflite_accuracy(tflite_bytes, samples, labels, num_threads=1):
     return float(np.mean(predictions == np.asarray(labels)))
 
 
+def file_report(result):
+    """A verified file's figures (`to_litert`'s `ExportResult`) as a dict.
+
+    Example:
+    ```python
+    file_report(to_litert(classifier, "model.tflite", "int8"))["size_bytes"]
+    ```
+    """
+    return {
+        "path": str(result.path),
+        "quantization": result.quantization,
+        "size_bytes": result.size_bytes,
+        "attention_mask_mode": result.attention_mask_mode,
+        "max_abs_error": result.max_abs_error,
+        "label_agreement": result.label_agreement,
+    }
+
+
 def heldout_outputs(classifier, path, samples):
     """The Keras classifier's and its LiteRT file's logits on samples.
 
@@ -123,12 +141,7 @@ def export_and_verify(
     truth = np.asarray(test_labels)
     keras_logits, file_logits = heldout_outputs(classifier, path, samples)
     report = {
-        "path": str(result.path),
-        "quantization": quantization,
-        "size_bytes": result.size_bytes,
-        "attention_mask_mode": result.attention_mask_mode,
-        "max_abs_error": result.max_abs_error,
-        "label_agreement": result.label_agreement,
+        **file_report(result),
         "keras_accuracy": float(np.mean(keras_logits.argmax(-1) == truth)),
         "tflite_accuracy": float(np.mean(file_logits.argmax(-1) == truth)),
         "heldout_label_agreement": float(

@@ -18,6 +18,7 @@ from keras_mobilebert.export import MODES
 from keras_mobilebert.export import QUANTIZATIONS
 from keras_mobilebert.export import export_and_verify
 from keras_mobilebert.export import to_litert
+from keras_mobilebert.export.heldout import file_report
 from keras_mobilebert.export.heldout import heldout_outputs
 from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.export.samples import dict_samples
@@ -251,12 +252,7 @@ def export_task_classifier(
         )
     report.update(
         {
-            "path": str(result.path),
-            "quantization": quantization,
-            "size_bytes": result.size_bytes,
-            "attention_mask_mode": result.attention_mask_mode,
-            "max_abs_error": result.max_abs_error,
-            "label_agreement": result.label_agreement,
+            **file_report(result),
             "keras_metrics": glue_metrics(
                 task.name, keras_logits, evaluation.labels
             ),

@@ -23,11 +23,11 @@ import pathlib
 import numpy as np
 
 from keras_mobilebert.data.glue_tasks import glue_task
-from keras_mobilebert.data.length_buckets import pack_texts
 from keras_mobilebert.finetune.classification import build_classifier
 from keras_mobilebert.finetune.classifier_export import check_export_config
 from keras_mobilebert.finetune.classifier_export import export_task_classifier
 from keras_mobilebert.finetune.glue_data import load_task_data
+from keras_mobilebert.finetune.glue_data import pack_task_data
 from keras_mobilebert.finetune.phase_timer import PhaseTimer
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
@@ -41,9 +41,6 @@ DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "finetune_glue_sst2.json"
 )
 REQUIRED_FIELDS = ("task",)
-# Fields that do not change what is trained: a resumed run may differ in
-# them (another export, say) and still continue its checkpoints.
-_NOT_TRAINING = ("description", "export")
 
 
 def _optional_fields():
@@ -125,6 +122,62 @@ def _check_reloaded(classifier, reloaded, packed, preset_dir, rows=256):
     return max_diff
 
 
+def save_reload_export(classifier, config, data, preset_dir, timer, log):
+    """Save a trained classifier, reload it, check it, export the reload.
+
+    The reloaded preset is what a user exports later, so the LiteRT file
+    (the config's `export`; None skips it) is made from it and scored on
+    the evaluation split with the task's metrics
+    (`classifier_export.export_task_classifier`), beside `preset_dir`.
+
+    Args:
+        classifier: the trained `MobileBertClassifier`.
+        config: the job's config dict.
+        data: the job's `glue_data.TaskData`.
+        preset_dir: path of the preset to write.
+        timer: the job's `PhaseTimer`.
+        log: callable taking one string.
+
+    Returns:
+        `(preset_dir, export report or None)`.
+    """
+    preset_dir = save_preset(classifier, preset_dir)
+    reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
+    max_diff = _check_reloaded(
+        classifier, reloaded, data.eval_packed, preset_dir
+    )
+    log(f"saved preset to {preset_dir}; reloaded, max |diff| {max_diff:.2g}")
+    timer.done("save and reload")
+    if not config["export"]:
+        return preset_dir, None
+    export = export_task_classifier(
+        reloaded,
+        config["export"],
+        data.train_packed,
+        data.eval_packed,
+        data.evaluation,
+        preset_dir.parent,
+        log=log,
+    )
+    timer.done("export")
+    return preset_dir, export
+
+
+def write_results(output_dir, results):
+    """`output_dir/results.json`, atomically."""
+    with atomic_path(pathlib.Path(output_dir) / "results.json") as tmp:
+        tmp.write_text(json.dumps(results, indent=2, default=float))
+
+
+def training_config(config, left_out=("description", "export")):
+    """The fields that decide training (recorded in a run's `run.json`).
+
+    A resumed run may differ in the others (another export, say) and still
+    continue its checkpoints.
+    """
+    return {k: v for k, v in config.items() if k not in left_out}
+
+
 def run_glue(config, output_dir, log=print):
     """Run the GLUE job and return its results (also `results.json`).
 
@@ -155,8 +208,7 @@ def run_glue(config, output_dir, log=print):
         f"{evaluation.split} examples from {train.source}"
     )
     classifier = build_classifier(config, num_outputs(task.name))
-    train_packed = pack_texts(classifier.preprocessor, train.features)
-    eval_packed = pack_texts(classifier.preprocessor, evaluation.features)
+    data = pack_task_data(classifier.preprocessor, train, evaluation)
     steps = training_steps(config, len(train))
     log(
         f"model: {config['preset']} with {config['backbone_overrides']}, "
@@ -166,7 +218,7 @@ def run_glue(config, output_dir, log=print):
     timer.done("data and model")
     training = train_task_model(
         classifier,
-        train_packed,
+        data.train_packed,
         train.labels,
         output_dir / "training",
         steps,
@@ -176,30 +228,15 @@ def run_glue(config, output_dir, log=print):
         seed=config["seed"],
         label_names=task.label_names,
         checkpoint_every=config["checkpoint_every"],
-        config={k: v for k, v in config.items() if k not in _NOT_TRAINING},
+        config=training_config(config),
     )
     timer.done("training")
-    metrics, _ = score_task_model(classifier, eval_packed, evaluation)
+    metrics, _ = score_task_model(classifier, data.eval_packed, evaluation)
     log(f"{task.name} {evaluation.split}: {metrics}")
     timer.done("evaluation")
-
-    preset_dir = save_preset(classifier, output_dir / "preset")
-    reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
-    max_diff = _check_reloaded(classifier, reloaded, eval_packed, preset_dir)
-    log(f"saved preset to {preset_dir}; reloaded, max |diff| {max_diff:.2g}")
-    timer.done("save and reload")
-    export = None
-    if config["export"]:
-        export = export_task_classifier(
-            reloaded,
-            config["export"],
-            train_packed,
-            eval_packed,
-            evaluation,
-            output_dir,
-            log=log,
-        )
-        timer.done("export")
+    preset_dir, export = save_reload_export(
+        classifier, config, data, output_dir / "preset", timer, log
+    )
     results = {
         "task": task.name,
         "eval_split": evaluation.split,
@@ -216,8 +253,7 @@ def run_glue(config, output_dir, log=print):
         "preset_dir": str(preset_dir),
         "config": config,
     }
-    with atomic_path(output_dir / "results.json") as tmp:
-        tmp.write_text(json.dumps(results, indent=2))
+    write_results(output_dir, results)
     log(
         f"{task.name}: {metrics}; total time {results['total_seconds']} s "
         f"(training {results['train_seconds']} s)"

@@ -6,10 +6,13 @@ official GLUE download), the evaluation split, and optionally a seeded
 subset of the training examples.
 """
 
+import dataclasses
+
 import numpy as np
 
 from keras_mobilebert.data.glue import load_glue
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.data.length_buckets import pack_texts
 
 # The task zips GLUE's own `download_glue_data.py` fetches. MRPC has none
 # (GLUE builds it from Microsoft's files): give its folder instead.
@@ -44,6 +47,20 @@ def glue_source(task, data=None):
     return GLUE_DOWNLOADS[name]
 
 
+def seeded_indices(count, limit, seed):
+    """`limit` of `range(count)` drawn with `seed`, sorted (all if None).
+
+    Example:
+    ```python
+    seeded_indices(10, 3, seed=0)  # e.g. array([1, 4, 8])
+    ```
+    """
+    if not limit or limit >= count:
+        return np.arange(count)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(count, limit, replace=False))
+
+
 def seeded_subset(split, limit, seed):
     """`limit` examples of a `GlueSplit` drawn with `seed`, in file order.
 
@@ -54,8 +71,40 @@ def seeded_subset(split, limit, seed):
     """
     if not limit or limit >= len(split):
         return split
-    keep = np.random.default_rng(seed).choice(len(split), limit, replace=False)
-    return split.select(np.sort(keep))
+    return split.select(seeded_indices(len(split), limit, seed))
+
+
+@dataclasses.dataclass
+class TaskData:
+    """A job's splits and their packed inputs (`pack_task_data`).
+
+    Args:
+        train: the training `GlueSplit`.
+        evaluation: the evaluation `GlueSplit`.
+        train_packed: dict of packed training inputs.
+        eval_packed: dict of packed evaluation inputs.
+    """
+
+    train: object
+    evaluation: object
+    train_packed: dict
+    eval_packed: dict
+
+
+def pack_task_data(preprocessor, train, evaluation):
+    """Pack both splits once with a classifier's preprocessor.
+
+    Example:
+    ```python
+    data = pack_task_data(classifier.preprocessor, train, dev)
+    ```
+    """
+    return TaskData(
+        train,
+        evaluation,
+        pack_texts(preprocessor, train.features),
+        pack_texts(preprocessor, evaluation.features),
+    )
 
 
 def load_task_data(config):

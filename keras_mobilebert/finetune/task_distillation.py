@@ -31,11 +31,11 @@ from keras_mobilebert.distillation.augmentation import augment_texts
 from keras_mobilebert.distillation.augmentation import check_disjoint
 from keras_mobilebert.distillation.task_checks import check_same_vocabulary
 from keras_mobilebert.distillation.teacher_logits import cached_teacher_logits
-from keras_mobilebert.distillation.teacher_logits import compute_logits
 from keras_mobilebert.finetune import glue
 from keras_mobilebert.finetune.classification import build_classifier
-from keras_mobilebert.finetune.classifier_export import export_task_classifier
 from keras_mobilebert.finetune.glue_data import load_task_data
+from keras_mobilebert.finetune.glue_data import pack_task_data
+from keras_mobilebert.finetune.glue_data import seeded_indices
 from keras_mobilebert.finetune.phase_timer import PhaseTimer
 from keras_mobilebert.finetune.task_teacher import check_teacher_labels
 from keras_mobilebert.finetune.task_teacher import finetune_teacher
@@ -44,12 +44,7 @@ from keras_mobilebert.finetune.task_teacher import preset_label_names
 from keras_mobilebert.finetune.task_teacher import teacher_classifier
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
-from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
-    MobileBertClassifier,
-)
-from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import make_distribute_strategy
-from keras_mobilebert.utils.files import atomic_path
 
 DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "distill_task_sst2.json"
@@ -149,12 +144,9 @@ def _augmented_text(config, train, evaluation, teacher, vocabulary, log):
     segments = tuple([] for _ in train.segments)
     if not settings["copies"]:
         return segments
-    sources = np.arange(len(train))
-    if settings["max_sources"] and settings["max_sources"] < len(train):
-        rng = np.random.default_rng(config["seed"])
-        sources = np.sort(
-            rng.choice(len(train), settings["max_sources"], replace=False)
-        )
+    sources = seeded_indices(
+        len(train), settings["max_sources"], config["seed"]
+    )
     first = [train.segments[0][i] for i in sources]
     words = {w.lower() for text in first for w in text.split()}
     neighbours = WordNeighbours.from_model(
@@ -212,17 +204,7 @@ def _features(segments):
     return segments[0] if len(segments) == 1 else tuple(segments)
 
 
-def load_teacher_classifier(
-    config,
-    train,
-    train_packed,
-    evaluation,
-    eval_packed,
-    student,
-    output_dir,
-    strategy,
-    log,
-):
+def load_teacher_classifier(config, data, student, output_dir, strategy, log):
     """The run's teacher classifier and its class names (or None).
 
     A classifier preset is loaded; a backbone is fine-tuned here (once:
@@ -252,10 +234,7 @@ def load_teacher_classifier(
     if source == config["teacher"] and not is_classifier_preset(source):
         finetune_teacher(
             teacher,
-            train_packed,
-            train,
-            eval_packed,
-            evaluation,
+            data,
             output_dir,
             {**config["teacher_finetune"], "teacher": str(source)},
             seed=config["seed"],
@@ -263,6 +242,41 @@ def load_teacher_classifier(
             log=log,
         )
     return teacher, names
+
+
+def _teacher_labelled_data(
+    config, data, teacher, preprocessor, output_dir, log
+):
+    """`(packed, teacher logits, gold labels)` of all the text to learn.
+
+    The training text, then augmented and user text (gold label -1, or
+    NaN for a regression task). The training text's logits and the extra
+    text's are cached apart, so runs with and without augmentation share
+    the first file.
+    """
+    train = data.train
+    vocabulary = preprocessor.tokenizer.get_vocabulary()
+    extra = _extra_text(
+        config, train, data.evaluation, teacher, vocabulary, log
+    )
+    packed = data.train_packed
+    logits = cached_teacher_logits(
+        teacher, packed, output_dir, texts=train.features, log=log
+    )
+    if extra[0]:
+        extra_packed = pack_texts(preprocessor, _features(extra))
+        extra_logits = cached_teacher_logits(
+            teacher, extra_packed, output_dir, texts=_features(extra), log=log
+        )
+        packed = {
+            k: np.concatenate([packed[k], extra_packed[k]]) for k in packed
+        }
+        logits = np.concatenate([logits, extra_logits])
+    missing = np.nan if glue_task(train.task).is_regression else -1
+    labels = np.concatenate(
+        [train.labels, np.full(len(extra[0]), missing, train.labels.dtype)]
+    )
+    return packed, logits, labels
 
 
 def run_distill_task(config, output_dir, log=print):
@@ -293,9 +307,7 @@ def run_distill_task(config, output_dir, log=print):
     train, evaluation = load_task_data(config)
     with strategy.scope():
         student = build_classifier(config, glue.num_outputs(task.name))
-    preprocessor = student.preprocessor
-    train_packed = pack_texts(preprocessor, train.features)
-    eval_packed = pack_texts(preprocessor, evaluation.features)
+    data = pack_task_data(student.preprocessor, train, evaluation)
     log(
         f"data: {task.name}, {len(train)} train / {len(evaluation)} "
         f"{evaluation.split} examples; student {config['preset']} with "
@@ -303,43 +315,15 @@ def run_distill_task(config, output_dir, log=print):
     )
     timer.done("data and student")
     teacher, _ = load_teacher_classifier(
-        config,
-        train,
-        train_packed,
-        evaluation,
-        eval_packed,
-        student,
-        output_dir,
-        strategy,
-        log,
+        config, data, student, output_dir, strategy, log
     )
     teacher_metrics, teacher_eval = score_task_model(
-        teacher, eval_packed, evaluation
+        teacher, data.eval_packed, evaluation
     )
     log(f"teacher: {task.name} {evaluation.split} {teacher_metrics}")
     timer.done("teacher")
-
-    vocabulary = preprocessor.tokenizer.get_vocabulary()
-    extra = _extra_text(config, train, evaluation, teacher, vocabulary, log)
-    # The training text's logits and the extra text's are cached apart:
-    # runs with and without augmentation share the first file.
-    packed = train_packed
-    logits = cached_teacher_logits(
-        teacher, train_packed, output_dir, texts=train.features, log=log
-    )
-    if extra[0]:
-        extra_packed = pack_texts(preprocessor, _features(extra))
-        extra_logits = cached_teacher_logits(
-            teacher, extra_packed, output_dir, texts=_features(extra), log=log
-        )
-        packed = {
-            k: np.concatenate([train_packed[k], extra_packed[k]])
-            for k in train_packed
-        }
-        logits = np.concatenate([logits, extra_logits])
-    missing = np.nan if task.is_regression else -1
-    labels = np.concatenate(
-        [train.labels, np.full(len(extra[0]), missing, train.labels.dtype)]
+    packed, logits, labels = _teacher_labelled_data(
+        config, data, teacher, student.preprocessor, output_dir, log
     )
     timer.done("teacher logits")
 
@@ -362,11 +346,13 @@ def run_distill_task(config, output_dir, log=print):
         layerwise_weight=config["layerwise_weight"],
         checkpoint_every=config["checkpoint_every"],
         name="task_distillation",
-        config={k: v for k, v in config.items() if k not in _NOT_TRAINING},
+        config=glue.training_config(config, _NOT_TRAINING),
         distribute_strategy=strategy,
     )
     timer.done("student training")
-    metrics, student_eval = score_task_model(student, eval_packed, evaluation)
+    metrics, student_eval = score_task_model(
+        student, data.eval_packed, evaluation
+    )
     agreement = None
     if not task.is_regression:
         agreement = float(
@@ -376,30 +362,10 @@ def run_distill_task(config, output_dir, log=print):
         f"student: {task.name} {evaluation.split} {metrics}; same label as "
         f"the teacher on {agreement}"
     )
-    preset_dir = save_preset(student, output_dir / "student")
-    reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
-    check = compute_logits(
-        reloaded, {k: v[:256] for k, v in eval_packed.items()}
+    timer.done("evaluation")
+    preset_dir, export = glue.save_reload_export(
+        student, config, data, output_dir / "student", timer, log
     )
-    max_diff = float(np.max(np.abs(check - student_eval[:256])))
-    if max_diff > 1e-5:
-        raise RuntimeError(
-            f"The reloaded student predicts differently (max |diff| "
-            f"{max_diff:.3g}); the preset in {preset_dir} is not usable."
-        )
-    timer.done("evaluation, save and reload")
-    export = None
-    if config["export"]:
-        export = export_task_classifier(
-            reloaded,
-            config["export"],
-            train_packed,
-            eval_packed,
-            evaluation,
-            output_dir,
-            log=log,
-        )
-        timer.done("export")
     results = {
         "task": task.name,
         "eval_split": evaluation.split,
@@ -407,7 +373,7 @@ def run_distill_task(config, output_dir, log=print):
         "metrics": metrics,
         "teacher_agreement": agreement,
         "train_size": len(train),
-        "extra_text": len(extra[0]),
+        "extra_text": len(labels) - len(train),
         "steps": steps,
         "final_training_row": training["final"],
         "resumed_from": training["resumed_from"],
@@ -417,6 +383,5 @@ def run_distill_task(config, output_dir, log=print):
         "preset_dir": str(preset_dir),
         "config": config,
     }
-    with atomic_path(output_dir / "results.json") as tmp:
-        tmp.write_text(json.dumps(results, indent=2, default=float))
+    glue.write_results(output_dir, results)
     return results

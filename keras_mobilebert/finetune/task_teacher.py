@@ -23,6 +23,7 @@ import numpy as np
 
 from keras_mobilebert.distillation.task_checks import check_same_labels
 from keras_mobilebert.distillation.teacher_student import load_teacher
+from keras_mobilebert.finetune.glue_data import seeded_indices
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
@@ -144,10 +145,7 @@ def teacher_classifier(source, num_outputs, preprocessor):
 
 def finetune_teacher(
     teacher,
-    train_packed,
-    train,
-    eval_packed,
-    evaluation,
+    data,
     output_dir,
     settings,
     seed=0,
@@ -162,10 +160,7 @@ def finetune_teacher(
 
     Args:
         teacher: an uncompiled classifier (`teacher_classifier`).
-        train_packed: dict of the packed training inputs.
-        train: the training `GlueSplit`.
-        eval_packed: dict of the packed evaluation inputs.
-        evaluation: the evaluation `GlueSplit`.
+        data: the job's `glue_data.TaskData` (splits, packed inputs).
         output_dir: path of the run.
         settings: dict: `steps`, `batch_size`, `learning_rate`,
             `warmup_fraction`, `max_train_examples` (a seeded subset of
@@ -179,13 +174,9 @@ def finetune_teacher(
         `evaluation`.
     """
     output_dir = pathlib.Path(output_dir)
-    rows = np.arange(len(train))
-    limit = settings.get("max_train_examples")
-    if limit and limit < len(train):
-        rows = np.sort(
-            np.random.default_rng(seed).choice(len(train), limit, replace=False)
-        )
-    packed = {k: v[rows] for k, v in train_packed.items()}
+    train = data.train
+    rows = seeded_indices(len(train), settings.get("max_train_examples"), seed)
+    packed = {k: v[rows] for k, v in data.train_packed.items()}
     log(
         f"teacher: fine-tuning {type(teacher).__name__} for "
         f"{settings['steps']} steps on {len(rows)} examples"
@@ -204,7 +195,8 @@ def finetune_teacher(
         config={**settings, "seed": seed, "examples": len(rows)},
         distribute_strategy=distribute_strategy,
     )
-    metrics, _ = score_task_model(teacher, eval_packed, evaluation)
+    evaluation = data.evaluation
+    metrics, _ = score_task_model(teacher, data.eval_packed, evaluation)
     log(f"teacher: {evaluation.task} {evaluation.split} {metrics}")
     names = train.label_names or ["score"]
     labels = {str(i): name for i, name in enumerate(names)}
