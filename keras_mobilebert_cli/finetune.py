@@ -1,4 +1,12 @@
-"""`keras-mobilebert finetune`: the main job (`keras_mobilebert.finetune`)."""
+"""`keras-mobilebert finetune`: the main job (`keras_mobilebert.finetune`).
+
+Without `--config` or `--task` it runs the main job's embedded default;
+`--task` (any GLUE task) runs the GLUE job's, with `--data`, `--init`,
+`--preset` and `--train-steps` to change it.
+"""
+
+# keras_mobilebert.finetune.starting_point.INITS (a directory works too).
+INITS = ("random", "pretrained", "teacher_word_table")
 
 
 def register(subparsers):
@@ -25,8 +33,9 @@ def register(subparsers):
     parser.add_argument("--config", help="JSON config (default: embedded)")
     parser.add_argument(
         "--output",
-        default="runs/finetune_rotten_tomatoes",
-        help="output directory (preset, .tflite, backups, results.json)",
+        default=None,
+        help="output directory (preset, .tflite, checkpoints, results.json; "
+        "default runs/finetune_rotten_tomatoes, or runs/glue_<task>)",
     )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -39,8 +48,48 @@ def register(subparsers):
         help="use only N training examples, drawn across the split (smoke "
         "runs)",
     )
+    add_glue_arguments(parser)
     parser.set_defaults(func=run)
     return parser
+
+
+def add_glue_arguments(parser):
+    """The GLUE job's options (`--task` picks its embedded default)."""
+    glue = parser.add_argument_group("GLUE")
+    glue.add_argument(
+        "--task",
+        help="a GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, "
+        "wnli): run the GLUE job on it",
+    )
+    glue.add_argument(
+        "--data",
+        help="the task's files: its folder, GLUE's data folder, a task .zip "
+        "or a URL (default: GLUE's own download of the task)",
+    )
+    glue.add_argument(
+        "--init",
+        help=f"where the weights start: {', '.join(INITS)}, or a preset "
+        "directory (a distilled student, a converted checkpoint)",
+    )
+    glue.add_argument(
+        "--preset", help="architecture and tokenizer (a preset name or dir)"
+    )
+    glue.add_argument(
+        "--train-steps", type=int, help="steps instead of --epochs"
+    )
+    glue.add_argument("--eval-split", help="e.g. validation_mismatched")
+
+
+def glue_overrides(args):
+    """The config fields the GLUE options set (None: not given)."""
+    return {
+        "task": args.task,
+        "data": args.data,
+        "init": args.init,
+        "preset": args.preset,
+        "train_steps": args.train_steps,
+        "eval_split": args.eval_split,
+    }
 
 
 def run(args):
@@ -53,16 +102,28 @@ def run(args):
     """
     from keras_mobilebert.finetune import load_config
     from keras_mobilebert.finetune import run_finetune
+    from keras_mobilebert.finetune.glue import DEFAULT_CONFIG as GLUE_CONFIG
 
-    config = load_config(
-        args.config,
+    path = args.config
+    if path is None and args.task:
+        path = GLUE_CONFIG
+    overrides = dict(
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         sequence_length=args.sequence_length,
+        **glue_overrides(args),
+    )
+    config = load_config(
+        path, **{k: v for k, v in overrides.items() if v is not None}
     )
     if args.num_layers is not None:
         config["backbone_overrides"]["num_layers"] = args.num_layers
     if args.max_train_examples is not None:
         config["max_train_examples"] = args.max_train_examples
-    run_finetune(config, args.output)
+    output = args.output
+    if output is None:
+        output = "runs/finetune_rotten_tomatoes"
+        if config.get("task"):
+            output = f"runs/glue_{config['task']}"
+    run_finetune(config, output)

@@ -6,6 +6,8 @@ Subcommands:
     finetune-squad  the SQuAD job: fine-tune, evaluate (EM/F1), save, export
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
     distill    layer-wise knowledge transfer from a teacher to a student
+    distill-task  task distillation: a fine-tuned teacher's logits
+               teach a student on a GLUE task
     export     a classifier, masked LM or backbone to a verified .tflite
     benchmark  LiteRT and Keras latency side by side
 """
@@ -17,6 +19,7 @@ import sys
 from keras_mobilebert_cli import benchmark
 from keras_mobilebert_cli import convert
 from keras_mobilebert_cli import distill
+from keras_mobilebert_cli import distill_task
 from keras_mobilebert_cli import export
 from keras_mobilebert_cli import finetune
 from keras_mobilebert_cli import finetune_squad
@@ -30,6 +33,7 @@ SUBCOMMANDS = (
     finetune_squad,
     convert,
     distill,
+    distill_task,
     export,
     benchmark,
 )

@@ -9,8 +9,10 @@ configuration, and shows where your own data goes.
 Steps:
 1. Load labelled sentences (here: the Rotten Tomatoes sentences; replace
    `load_data` with your own lists of texts and integer labels).
-2. Build a classifier of a preset's architecture. With converted weights in
-   the cache, `MobileBertClassifier.from_preset("mobilebert_en_uncased",
+2. Build a classifier of a preset's architecture, its word table started
+   from the pretrained MiniLM-L6 teacher's (the config's `init`,
+   `teacher_word_table`). With converted weights in the cache,
+   `MobileBertClassifier.from_preset("mobilebert_en_uncased",
    num_classes=2)` starts from the released model instead.
 3. Fine-tune on a shuffled `tf.data` pipeline of raw strings; the
    classifier's preprocessor tokenizes inside the pipeline.
@@ -45,7 +47,8 @@ def main():
     config = load_config(epochs=args.epochs)
     (train_x, train_y), (test_x, test_y), label_names = load_data(config)
 
-    # 2. Model: the preset's architecture, randomly initialized.
+    # 2. Model: the preset's architecture; the word table starts from the
+    # MiniLM-L6 teacher's (config "init"), the blocks from random weights.
     classifier = build_classifier(config, num_classes=len(label_names))
     classifier.summary()
 

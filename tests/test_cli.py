@@ -20,7 +20,9 @@ from keras_mobilebert.cli import main
 from keras_mobilebert_cli import benchmark as benchmark_command
 from keras_mobilebert_cli import convert as convert_command
 from keras_mobilebert_cli import distill as distill_command
+from keras_mobilebert_cli import distill_task as distill_task_command
 from keras_mobilebert_cli import export as export_command
+from keras_mobilebert_cli import finetune as finetune_command
 from keras_mobilebert_cli import finetune_squad as finetune_squad_command
 from keras_mobilebert_cli.main import build_parser
 from keras_mobilebert_cli.startup import is_noise
@@ -32,6 +34,7 @@ SUBCOMMANDS = (
     "finetune-squad",
     "convert",
     "distill",
+    "distill-task",
     "export",
     "benchmark",
 )
@@ -161,6 +164,10 @@ def test_parser_choices_equal_the_library_tables():
     assert distill_command.HEAD_MODES == HEAD_MODES
     assert distill_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
     assert finetune_squad_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
+    assert distill_task_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
+    from keras_mobilebert.finetune.starting_point import INITS
+
+    assert finetune_command.INITS == INITS
     assert export_command.QUANTIZATIONS == QUANTIZATIONS
     assert sorted(convert_command.ATTENTION_MASK_MODES) == sorted(MASK_MODES)
     assert benchmark_command.MODELS == tuple(MODELS)
@@ -178,6 +185,7 @@ def test_parser_choices_equal_the_library_tables():
     assert offered[("distill", "strategy")] == STRATEGIES
     assert offered[("distill", "distribute")] == DISTRIBUTE_STRATEGIES
     assert offered[("finetune-squad", "distribute")] == DISTRIBUTE_STRATEGIES
+    assert offered[("distill-task", "distribute")] == DISTRIBUTE_STRATEGIES
     assert offered[("export", "quantization")] == QUANTIZATIONS
     assert offered[("benchmark", "models")] == tuple(sorted(MODELS))
     assert offered[("convert", "format")] == convert_command.FORMATS
@@ -320,3 +328,59 @@ def test_finetune_smoke_run(tmp_path, capsys):
     assert (output / "preset" / "task.weights.h5").is_file()
     out = capsys.readouterr().out
     assert "held-out accuracy" in out and "reloaded" in out
+
+
+def test_distill_task_options_become_config_fields():
+    args = build_parser().parse_args(
+        [
+            "distill-task",
+            "--task",
+            "rte",
+            "--teacher-steps",
+            "5",
+            "--augment-copies",
+            "2",
+            "--student-overrides",
+            '{"num_layers": 2}',
+            "--layerwise",
+        ]
+    )
+    top, nested = distill_task_command.config_overrides(args)
+    assert top == {
+        "task": "rte",
+        "backbone_overrides": {"num_layers": 2},
+        "layerwise": True,
+    }
+    assert nested == {
+        ("teacher_finetune", "steps"): 5,
+        ("augmentation", "copies"): 2,
+    }
+    # Every option maps to a field of the embedded config.
+    from keras_mobilebert.finetune.task_distillation import DEFAULT_CONFIG
+
+    default = json.loads(DEFAULT_CONFIG.read_text())
+    assert set(distill_task_command.TOP_LEVEL.values()) <= set(default)
+    for setting, field in distill_task_command.NESTED.values():
+        assert field in default[setting]
+
+
+def test_finetune_task_runs_the_glue_job_and_checks_fields(tmp_path):
+    args = build_parser().parse_args(
+        ["finetune", "--task", "rte", "--init", "random", "--train-steps", "3"]
+    )
+    assert finetune_command.glue_overrides(args) == {
+        "task": "rte",
+        "data": None,
+        "init": "random",
+        "preset": None,
+        "train_steps": 3,
+        "eval_split": None,
+    }
+    # A GLUE option on the classification job's config is an error that
+    # names it.
+    from keras_mobilebert.finetune import DEFAULT_CONFIG
+
+    config = tmp_path / "config.json"
+    config.write_text(DEFAULT_CONFIG.read_text())
+    with pytest.raises(ValueError, match="Unknown config fields \\['task'\\]"):
+        main(["finetune", "--config", str(config), "--task", "rte"])

@@ -9,6 +9,7 @@ and the student after each stage in `checkpoints/stage_XX_<name>.npz`.
 
 import json
 import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -146,3 +147,22 @@ def load_student_checkpoint(path, student):
     arrays, meta = load_npz(path)
     assign_all("student", MobileBertTaps(student).root.variables, arrays)
     return meta
+
+
+def clear_stale_temporaries(*folders):
+    """Delete the temporary directories a killed writer left in `folders`.
+
+    `atomic_path` writes beside its target under a hidden name and moves
+    the result into place; a process killed while writing leaves that
+    temporary directory behind (never a half-written target).
+
+    Example:
+    ```python
+    clear_stale_temporaries(run_dir, run_dir / "checkpoints")
+    ```
+    """
+    for folder in map(pathlib.Path, folders):
+        if folder.is_dir():
+            for stale in folder.glob(".*"):
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)

@@ -53,3 +53,15 @@ def kill_callback(first_step):
     if not kill_step:
         return None
     return KillAfterStep(first_step, kill_step)
+
+
+def with_kill_callback(callbacks, first_step):
+    """`callbacks` plus `kill_callback(first_step)` when the hook is set.
+
+    Example:
+    ```python
+    model.fit(dataset, callbacks=with_kill_callback(callbacks, 100))
+    ```
+    """
+    kill = kill_callback(first_step)
+    return list(callbacks) + ([kill] if kill is not None else [])

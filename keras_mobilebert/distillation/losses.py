@@ -381,6 +381,58 @@ def task_distillation_loss(
     return loss
 
 
+def task_regression_loss(
+    student_scores,
+    teacher_scores=None,
+    labels=None,
+    hard_label_weight=0.0,
+    label_weights=None,
+):
+    """Task distillation for a regression head (one output, e.g. STS-B).
+
+    `(1 - w) * mean((s - t)^2) + w * mean((s - y)^2)`: a score has no
+    softmax to soften, so the student matches the teacher's score in
+    squared error (TinyBERT's choice for STS-B), optionally mixed with the
+    gold scores `y`, averaged over the labelled examples. Without teacher
+    scores the loss is the gold-score term alone (plain fine-tuning).
+
+    Args:
+        student_scores: `(batch, 1)` or `(batch,)`.
+        teacher_scores: like `student_scores`, or None.
+        labels: `(batch,)` float or None; required when
+            `hard_label_weight > 0` or without teacher scores.
+        hard_label_weight: float in [0, 1]. Weight `w` of the gold term.
+        label_weights: `(batch,)` or None. 1 where a gold score counts.
+
+    Example:
+    ```python
+    loss = task_regression_loss(s_scores, t_scores, labels, 0.5)
+    ```
+    """
+    student = ops.reshape(ops.cast(student_scores, "float32"), (-1,))
+    loss = 0.0
+    if teacher_scores is not None:
+        teacher = ops.reshape(
+            ops.cast(ops.stop_gradient(teacher_scores), "float32"), (-1,)
+        )
+        soft = ops.square(student - teacher)
+        loss = (1.0 - hard_label_weight) * weighted_mean(
+            soft, ops.ones_like(soft)
+        )
+    elif labels is None:
+        raise ValueError("Give teacher scores, gold labels or both.")
+    else:
+        hard_label_weight = 1.0
+    if hard_label_weight > 0:
+        if labels is None:
+            raise ValueError("hard_label_weight > 0 needs `labels`.")
+        hard = ops.square(student - ops.cast(labels, "float32"))
+        if label_weights is None:
+            label_weights = ops.ones_like(hard)
+        loss = loss + hard_label_weight * weighted_mean(hard, label_weights)
+    return loss
+
+
 def uniform_layer_map(num_student_layers, num_teacher_layers):
     """Pair each student layer with a teacher layer, spread evenly.
 

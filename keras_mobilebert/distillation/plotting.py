@@ -2,17 +2,54 @@
 
 from keras_mobilebert.utils.files import atomic_path
 
+# A panel: (title, column prefix or None, column names or None, log scale).
+# A prefix panel draws every `<prefix><layer>` column, one line per layer.
+LAYERWISE_PANELS = (
+    ("feature map", "fm_l", None, True),
+    ("mean", "mean_l", None, True),
+    ("variance", "var_l", None, True),
+    ("attention KL", "att_l", None, True),
+)
+DISTILLATION_PANELS = LAYERWISE_PANELS + (
+    ("pre-training (MLM, NSP)", None, ("mlm_loss", "nsp_loss"), True),
+)
+# Task distillation and fine-tuning (`task_run.TaskTrainingRun`): the
+# total, soft and gold losses, the agreement with the gold labels and the
+# teacher, and the layer-wise losses when there are any.
+TASK_PANELS = (
+    ("task losses", None, ("loss", "kd_loss", "hard_loss"), True),
+    (
+        "accuracy, teacher agreement",
+        None,
+        ("accuracy", "teacher_agreement"),
+        False,
+    ),
+) + LAYERWISE_PANELS
 
-def plot_losses(rows, path, stages=None):
-    """Plot per-layer losses over the global step to a PNG (atomically).
 
-    Four panels (feature map, mean, variance, attention), one line per
-    layer, plus the pre-training losses, with stage boundaries marked.
+def _panel_keys(rows, prefix, names):
+    if prefix:
+        return sorted(
+            {k for r in rows for k in r if k.startswith(prefix) and r[k]},
+            key=lambda k: int(k[len(prefix) :]),
+        )
+    return [k for k in names if any(r.get(k) for r in rows)]
+
+
+def plot_losses(rows, path, stages=None, panels=DISTILLATION_PANELS):
+    """Plot losses over the global step to a PNG (atomically).
+
+    One panel per entry of `panels` that has data (by default feature map,
+    mean, variance and attention, one line per layer, plus the
+    pre-training losses), with stage boundaries marked.
 
     Args:
-        rows: CSV rows (dicts) as written by `DistillationRun`.
+        rows: CSV rows (dicts) as written by `DistillationRun` or
+            `TaskTrainingRun`.
         path: output PNG path.
         stages: list of `Stage` or None.
+        panels: sequence of `(title, prefix, names, log_scale)`:
+            `DISTILLATION_PANELS` (default) or `TASK_PANELS`.
 
     Example:
     ```python
@@ -25,26 +62,13 @@ def plot_losses(rows, path, stages=None):
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    panels = [
-        ("fm_l", "feature map"),
-        ("mean_l", "mean"),
-        ("var_l", "variance"),
-        ("att_l", "attention KL"),
-        ("", "pre-training (MLM, NSP)"),
-    ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
-    for ax, (prefix, title) in zip(axes, panels):
-        if prefix:
-            keys = sorted(
-                {k for r in rows for k in r if k.startswith(prefix) and r[k]},
-                key=lambda k: int(k[len(prefix) :]),
-            )
-        else:
-            keys = [
-                k
-                for k in ("mlm_loss", "nsp_loss")
-                if any(r.get(k) for r in rows)
-            ]
+    drawn = [p for p in panels if _panel_keys(rows, p[1], p[2])]
+    drawn = drawn or list(panels[:1])
+    fig, axes = plt.subplots(
+        1, len(drawn), figsize=(4 * len(drawn), 3.4), squeeze=False
+    )
+    for ax, (title, prefix, names, log_scale) in zip(axes[0], drawn):
+        keys = _panel_keys(rows, prefix, names)
         for key in keys:
             points = [
                 (int(r["global_step"]), float(r[key]))
@@ -63,7 +87,8 @@ def plot_losses(rows, path, stages=None):
         ax.set_title(title)
         ax.set_xlabel("step")
         if keys:
-            ax.set_yscale("log")
+            if log_scale:
+                ax.set_yscale("log")
             ax.legend(fontsize=6)
     fig.tight_layout()
     with atomic_path(path) as tmp:

@@ -27,7 +27,6 @@ writes have their own modules: `checkpoints` (the `.npz` format),
 
 import json
 import pathlib
-import shutil
 
 import keras
 import tensorflow as tf
@@ -35,6 +34,7 @@ import tensorflow as tf
 from keras_mobilebert.distillation.checkpoints import CHECKPOINTS
 from keras_mobilebert.distillation.checkpoints import PROGRESS
 from keras_mobilebert.distillation.checkpoints import assign_all
+from keras_mobilebert.distillation.checkpoints import clear_stale_temporaries
 from keras_mobilebert.distillation.checkpoints import collect
 from keras_mobilebert.distillation.checkpoints import load_npz
 from keras_mobilebert.distillation.checkpoints import save_npz
@@ -45,7 +45,7 @@ from keras_mobilebert.distillation.embedding_init import METHODS
 from keras_mobilebert.distillation.embedding_init import (
     init_uncopied_word_table,
 )
-from keras_mobilebert.distillation.fault_injection import kill_callback
+from keras_mobilebert.distillation.fault_injection import with_kill_callback
 from keras_mobilebert.distillation.loss_log import loss_columns
 from keras_mobilebert.distillation.loss_log import read_loss_rows
 from keras_mobilebert.distillation.loss_log import write_loss_rows
@@ -297,13 +297,7 @@ class DistillationRun:
         """
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._check_config()
-        # A process killed while writing leaves a temporary directory
-        # beside its target (never a half-written target): clear them.
-        for folder in (self.output_dir, self.checkpoint_dir):
-            if folder.is_dir():
-                for stale in folder.glob(".*"):
-                    if stale.is_dir():
-                        shutil.rmtree(stale, ignore_errors=True)
+        clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         offsets, total = self._stage_offsets()
         progress = self.checkpoint_dir / PROGRESS
         start_stage, start_step, resumed_from = 0, 0, None
@@ -337,10 +331,7 @@ class DistillationRun:
                 chunk = min(self.checkpoint_every, stage.steps - done)
                 first = offsets[index] + done
                 dataset = self.make_dataset(first).take(chunk)
-                callbacks = list(self.callbacks)
-                kill = kill_callback(first)
-                if kill is not None:
-                    callbacks.append(kill)
+                callbacks = with_kill_callback(self.callbacks, first)
                 epoch = done // self.checkpoint_every
                 history = distiller.fit(
                     dataset,

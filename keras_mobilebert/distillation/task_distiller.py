@@ -25,6 +25,7 @@ from keras_mobilebert.distillation.distiller import MODEL_INPUTS
 from keras_mobilebert.distillation.distiller import Distiller
 from keras_mobilebert.distillation.task_checks import check_same_labels
 from keras_mobilebert.distillation.task_checks import check_same_vocabulary
+from keras_mobilebert.distillation.task_checks import num_classes
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     make_backbone_inputs,
 )
@@ -35,7 +36,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
 
 def task_dataset(
     packed,
-    teacher_logits,
+    teacher_logits=None,
     labels=None,
     batch_size=32,
     seed=0,
@@ -47,9 +48,12 @@ def task_dataset(
 
     Args:
         packed: dict of packed inputs (`data.length_buckets.pack_texts`).
-        teacher_logits: `(examples, classes)` array.
-        labels: `(examples,)` int array, -1 where there is no gold label
-            (augmented text), or None.
+        teacher_logits: `(examples, classes)` array, or None for plain
+            fine-tuning on the gold labels.
+        labels: `(examples,)` gold labels or None: int class ids, -1
+            where there is no gold label (augmented text); or float
+            scores (a regression task such as STS-B), NaN where there is
+            none.
         batch_size: int. Global batch size.
         seed: int. Seed of the per-epoch batch plans.
         start_step: int. First global step (for a resumed run).
@@ -63,18 +67,26 @@ def task_dataset(
     """
     arrays = {k: np.asarray(packed[k], dtype="int32") for k in MODEL_INPUTS}
     count = len(arrays["token_ids"])
-    arrays["teacher_logits"] = np.asarray(teacher_logits, dtype="float32")
-    if len(arrays["teacher_logits"]) != count:
-        raise ValueError(
-            f"{len(arrays['teacher_logits'])} rows of teacher logits for "
-            f"{count} examples."
-        )
+    if teacher_logits is None and labels is None:
+        raise ValueError("Give teacher logits, gold labels or both.")
+    if teacher_logits is not None:
+        arrays["teacher_logits"] = np.asarray(teacher_logits, "float32")
+        if len(arrays["teacher_logits"]) != count:
+            raise ValueError(
+                f"{len(arrays['teacher_logits'])} rows of teacher logits "
+                f"for {count} examples."
+            )
     if labels is not None:
-        labels = np.asarray(labels, dtype="int64")
+        labels = np.asarray(labels)
         if len(labels) != count:
             raise ValueError(f"{len(labels)} labels for {count} examples.")
-        arrays["label_weights"] = (labels >= 0).astype("float32")
-        arrays["labels"] = np.maximum(labels, 0).astype("int32")
+        if np.issubdtype(labels.dtype, np.floating):
+            known = ~np.isnan(labels)
+            arrays["label_weights"] = known.astype("float32")
+            arrays["labels"] = np.where(known, labels, 0.0).astype("float32")
+        else:
+            arrays["label_weights"] = (labels >= 0).astype("float32")
+            arrays["labels"] = np.maximum(labels, 0).astype("int32")
     return bucketed_dataset(
         arrays,
         batch_size,
@@ -109,6 +121,13 @@ class TaskDistiller(keras.Model):
     `teacher_agreement` (same argmax), and the layer-wise losses. Every
     value is a global-batch mean under `tf.distribute` strategies (see
     `losses`).
+
+    A student with one output is a regression head (STS-B): the soft and
+    gold terms are then squared errors (`losses.task_regression_loss`)
+    and there is no accuracy. Batches without `teacher_logits` train on
+    the gold labels alone, which is plain fine-tuning (with
+    `hard_label_weight=1.0`): the GLUE job and the teacher's own
+    fine-tuning run through here too.
 
     Args:
         student: a KerasHub text classifier taking `token_ids`,
@@ -173,8 +192,11 @@ class TaskDistiller(keras.Model):
         self.layerwise_weight = float(layerwise_weight)
         self.layer_distiller = None
         self.student_graph = student
-        names = ["loss", "kd_loss", "hard_loss", "accuracy"]
-        names.append("teacher_agreement")
+        # One output is a score (STS-B): squared errors, no accuracy.
+        self.regression = num_classes(student) == 1
+        names = ["loss", "kd_loss", "hard_loss"]
+        if not self.regression:
+            names += ["accuracy", "teacher_agreement"]
         if layerwise:
             if teacher is None:
                 raise ValueError("layerwise=True needs the teacher.")
@@ -238,30 +260,60 @@ class TaskDistiller(keras.Model):
     def compute_losses(self, data, student_outputs, teacher_outputs=None):
         """All losses and metrics of one batch (`"loss"` is the total)."""
         logits = _float(student_outputs["logits"])
-        teacher_logits = _float(data["teacher_logits"])
+        teacher_logits = data.get("teacher_logits")
         labels = data.get("labels")
         label_weights = data.get("label_weights")
-        values = {
-            "loss": L.task_distillation_loss(
+        if teacher_logits is None and self.hard_label_weight != 1.0:
+            raise ValueError(
+                "The batches carry no teacher_logits: plain fine-tuning on "
+                "gold labels needs hard_label_weight=1.0; received "
+                f"{self.hard_label_weight}."
+            )
+        if self.regression:
+            values = self._regression_losses(
+                logits, teacher_logits, labels, label_weights
+            )
+        else:
+            values = self._classification_losses(
+                logits, teacher_logits, labels, label_weights
+            )
+        if self.layer_distiller is not None:
+            layerwise = self.layer_distiller.compute_losses(
+                data, teacher_outputs, student_outputs
+            )
+            layerwise.pop("loss")
+            values.update(layerwise)
+            values["loss"] = (
+                values["loss"]
+                + self.layerwise_weight * layerwise["layerwise_loss"]
+            )
+        return values
+
+    def _classification_losses(
+        self, logits, teacher_logits, labels, label_weights
+    ):
+        values = {}
+        predicted = keras.ops.argmax(logits, axis=-1)
+        ones = keras.ops.ones_like(logits[:, 0])
+        if teacher_logits is not None:
+            teacher_logits = _float(teacher_logits)
+            values["loss"] = L.task_distillation_loss(
                 logits,
                 teacher_logits,
                 labels,
                 self.temperature,
                 self.hard_label_weight,
                 label_weights,
-            ),
-            "kd_loss": L.task_distillation_loss(
+            )
+            values["kd_loss"] = L.task_distillation_loss(
                 logits, teacher_logits, temperature=self.temperature
-            ),
-        }
-        predicted = keras.ops.argmax(logits, axis=-1)
-        ones = keras.ops.ones_like(logits[:, 0])
-        agree = keras.ops.equal(
-            predicted, keras.ops.argmax(teacher_logits, axis=-1)
-        )
-        values["teacher_agreement"] = L.weighted_mean(
-            keras.ops.cast(agree, "float32"), ones
-        )
+            )
+            agree = keras.ops.equal(
+                predicted, keras.ops.argmax(teacher_logits, axis=-1)
+            )
+            values["teacher_agreement"] = L.weighted_mean(
+                keras.ops.cast(agree, "float32"), ones
+            )
         if labels is not None:
             weights = ones if label_weights is None else label_weights
             onehot = keras.ops.one_hot(
@@ -276,15 +328,21 @@ class TaskDistiller(keras.Model):
             values["accuracy"] = L.weighted_mean(
                 keras.ops.cast(correct, "float32"), weights
             )
-        if self.layer_distiller is not None:
-            layerwise = self.layer_distiller.compute_losses(
-                data, teacher_outputs, student_outputs
+            if teacher_logits is None:
+                values["loss"] = values["hard_loss"]
+        return values
+
+    def _regression_losses(self, logits, teacher_logits, labels, weights):
+        values = {
+            "loss": L.task_regression_loss(
+                logits, teacher_logits, labels, self.hard_label_weight, weights
             )
-            layerwise.pop("loss")
-            values.update(layerwise)
-            values["loss"] = (
-                values["loss"]
-                + self.layerwise_weight * layerwise["layerwise_loss"]
+        }
+        if teacher_logits is not None:
+            values["kd_loss"] = L.task_regression_loss(logits, teacher_logits)
+        if labels is not None:
+            values["hard_loss"] = L.task_regression_loss(
+                logits, labels=labels, label_weights=weights
             )
         return values
 

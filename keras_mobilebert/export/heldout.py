@@ -38,6 +38,52 @@ def tflite_accuracy(tflite_bytes, samples, labels, num_threads=1):
     return float(np.mean(predictions == np.asarray(labels)))
 
 
+def file_report(result):
+    """A verified file's figures (`to_litert`'s `ExportResult`) as a dict.
+
+    Example:
+    ```python
+    file_report(to_litert(classifier, "model.tflite", "int8"))["size_bytes"]
+    ```
+    """
+    return {
+        "path": str(result.path),
+        "quantization": result.quantization,
+        "size_bytes": result.size_bytes,
+        "attention_mask_mode": result.attention_mask_mode,
+        "max_abs_error": result.max_abs_error,
+        "label_agreement": result.label_agreement,
+        "rewrites": list(result.rewrites),
+    }
+
+
+def heldout_outputs(classifier, path, samples):
+    """The Keras classifier's and its LiteRT file's outputs on samples.
+
+    Both on the file's own quantity (`signatures.classifier_output`):
+    probabilities (the file's softmax, NumPy's softmax of the Keras
+    logits) for a classifier of several classes, else the raw output.
+
+    Args:
+        classifier: the Keras classifier the file was exported from.
+        path: the `.tflite` file.
+        samples: list of TFLite-named input dicts (`samples.to_samples`).
+
+    Returns:
+        `(keras_scores, file_scores)`, two arrays of the same shape.
+
+    Example:
+    ```python
+    keras_scores, file_scores = heldout_outputs(classifier, path, samples)
+    ```
+    """
+    tflite_bytes = pathlib.Path(path).read_bytes()
+    output = classifier_output(classifier)
+    file_scores = run_tflite(tflite_bytes, samples)[output]
+    keras_scores = keras_outputs(classifier, "classifier", samples)[output]
+    return keras_scores, file_scores.reshape(keras_scores.shape)
+
+
 def export_and_verify(
     classifier,
     path,
@@ -110,21 +156,10 @@ def export_and_verify(
     length = result.input_shape[1]
     samples = texts_to_inputs(classifier, list(test_texts), length)
     truth = np.asarray(test_labels)
-    tflite_bytes = pathlib.Path(path).read_bytes()
-    output = classifier_output(classifier)
-    # The same quantity on both sides: probabilities (the file's softmax,
-    # NumPy's of the Keras logits) or the raw output.
-    file_scores = run_tflite(tflite_bytes, samples)[output]
-    keras_scores = keras_outputs(classifier, "classifier", samples)[output]
-    file_scores = file_scores.reshape(keras_scores.shape)
+    keras_scores, file_scores = heldout_outputs(classifier, path, samples)
     report = {
-        "path": str(result.path),
-        "quantization": quantization,
-        "size_bytes": result.size_bytes,
-        "attention_mask_mode": result.attention_mask_mode,
-        "output": output,
-        "max_abs_error": result.max_abs_error,
-        "label_agreement": result.label_agreement,
+        **file_report(result),
+        "output": classifier_output(classifier),
         "keras_accuracy": float(np.mean(keras_scores.argmax(-1) == truth)),
         "tflite_accuracy": float(np.mean(file_scores.argmax(-1) == truth)),
         "heldout_label_agreement": float(
@@ -134,14 +169,13 @@ def export_and_verify(
             np.max(np.abs(file_scores - keras_scores))
         ),
         "test_size": len(truth),
-        "rewrites": list(result.rewrites),
     }
     log(
         f"{quantization}: held-out accuracy Keras "
         f"{report['keras_accuracy']:.4f}, LiteRT "
         f"{report['tflite_accuracy']:.4f} on {len(truth)} texts; same "
-        f"label {report['heldout_label_agreement']:.4f}, max |{output} "
-        f"diff| {report['heldout_max_abs_error']:.3g}; "
+        f"label {report['heldout_label_agreement']:.4f}, max "
+        f"|{report['output']} diff| {report['heldout_max_abs_error']:.3g}; "
         f"{result.size_bytes / 2**20:.2f} MiB"
     )
     return report

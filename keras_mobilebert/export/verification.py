@@ -203,9 +203,9 @@ def compare_outputs(kind, reference, outputs):
     the argmax is the same either way.
 
     Args:
-        kind: string. See `model_kind`; classifiers and masked LMs also
-            get the argmax agreement, question answerers that of the start
-            and end positions.
+        kind: string. See `model_kind`; classifiers (of two classes or
+            more) and masked LMs also get the argmax agreement, question
+            answerers that of the start and end positions.
         reference: dict of output name to the Keras outputs.
         outputs: dict of output name to the LiteRT outputs.
 
@@ -236,8 +236,11 @@ def compare_outputs(kind, reference, outputs):
         # A classifier's probabilities or logits; a masked LM's logits.
         name = PROBABILITIES if PROBABILITIES in reference else LOGITS
         ref = reference[name]
-        got = outputs[name].reshape(ref.shape)
-        agreement = float(np.mean(ref.argmax(-1) == got.argmax(-1)))
+        # A one-output classifier is a regression head (STS-B): its argmax
+        # is always 0, so only the error says whether the file matches.
+        if ref.shape[-1] > 1:
+            got = outputs[name].reshape(ref.shape)
+            agreement = float(np.mean(ref.argmax(-1) == got.argmax(-1)))
     if kind == "question_answerer":
         same = [
             reference[name].argmax(-1)

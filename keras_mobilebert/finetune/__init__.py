@@ -3,6 +3,11 @@
 - `config`: `load_config`, a JSON config for the job it names;
 - `jobs`: the jobs by name (`JOBS`) and `run_finetune`, which runs one;
 - `classification`: the classification job (the main job);
+- `glue`: the GLUE job (any GLUE task; STS-B with a regression head);
+- `task_distillation`: the task-distillation job (`distill-task`);
+- `task_teacher`: its teacher, given fine-tuned or fine-tuned first;
+- `task_training`: resumable training and scoring on packed text;
+- `glue_data`: the GLUE text a job reads;
 - `datasets`: the labelled text a job reads, as `tf.data` pipelines;
 - `classifier_export`: a classification job's verified LiteRT export;
 - `squad`: the SQuAD job (`run_squad`); `squad_evaluation` (the official
@@ -23,6 +28,7 @@ from keras_mobilebert.finetune.config import load_config
 from keras_mobilebert.finetune.datasets import DATASETS
 from keras_mobilebert.finetune.datasets import load_data
 from keras_mobilebert.finetune.datasets import text_dataset
+from keras_mobilebert.finetune.glue import run_glue
 from keras_mobilebert.finetune.jobs import JOBS
 from keras_mobilebert.finetune.jobs import run_finetune
 from keras_mobilebert.finetune.optimizer import finetuning_optimizer
@@ -32,5 +38,6 @@ from keras_mobilebert.finetune.question_answerer_export import (
 from keras_mobilebert.finetune.resumable_fit import fit_resumably
 from keras_mobilebert.finetune.squad import build_question_answerer
 from keras_mobilebert.finetune.squad import run_squad
+from keras_mobilebert.finetune.task_distillation import run_distill_task
 from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset

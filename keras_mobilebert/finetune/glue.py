@@ -1,0 +1,261 @@
+"""The GLUE job: fine-tune on any GLUE task, score, save, reload, export.
+
+`keras-mobilebert finetune --config my_glue.json` (or `--task rte --data
+glue_data`) runs it: read the task's official TSV files (`data.glue`),
+pack every example once with the classifier's preprocessor (sentence
+pairs as two segments: `[CLS] a [SEP] b [SEP]`), train in length-bucketed
+batches with checkpoints (a killed run started again resumes at its last
+checkpoint, `task_training`), score the evaluation split with the task's
+official metrics, save a KerasHub preset, reload it, and export a
+verified LiteRT file scored the same way. STS-B gets a regression head:
+one output (`num_classes=1`) trained with squared error, scored by
+Pearson and Spearman correlation.
+
+A config needs only `task`; every other field defaults to the embedded
+`configs/finetune_glue_sst2.json` (with `data` null meaning GLUE's own
+download of the task, and `eval_split` null the task's first validation
+split).
+"""
+
+import json
+import pathlib
+
+import numpy as np
+
+from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.finetune.classification import build_classifier
+from keras_mobilebert.finetune.classifier_export import check_export_config
+from keras_mobilebert.finetune.classifier_export import export_task_classifier
+from keras_mobilebert.finetune.glue_data import load_task_data
+from keras_mobilebert.finetune.glue_data import pack_task_data
+from keras_mobilebert.finetune.phase_timer import PhaseTimer
+from keras_mobilebert.finetune.task_training import score_task_model
+from keras_mobilebert.finetune.task_training import train_task_model
+from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
+    MobileBertClassifier,
+)
+from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.files import atomic_path
+
+DEFAULT_CONFIG = (
+    pathlib.Path(__file__).parent.parent / "configs" / "finetune_glue_sst2.json"
+)
+REQUIRED_FIELDS = ("task",)
+
+
+def _optional_fields():
+    fields = json.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    return tuple(f for f in fields if f not in REQUIRED_FIELDS)
+
+
+OPTIONAL_FIELDS = _optional_fields()
+
+
+def num_outputs(task):
+    """Outputs of a task's head: 1 for a regression task, else classes.
+
+    Example:
+    ```python
+    num_outputs("stsb"), num_outputs("mnli")  # (1, 3)
+    ```
+    """
+    task = glue_task(task)
+    return 1 if task.is_regression else len(task.label_names)
+
+
+def complete_config(config, default):
+    """Fill the fields a GLUE config left out, then check the values.
+
+    Args:
+        config: dict read from a config file, overrides applied (changed in
+            place).
+        default: dict, the embedded default GLUE config.
+
+    Example:
+    ```python
+    complete_config({"job": "glue", "task": "rte"}, default)
+    ```
+    """
+    task = glue_task(config["task"])
+    config["task"] = task.name
+    for key, value in default.items():
+        if key != "description":
+            config.setdefault(key, value)
+    if config["eval_split"] is None:
+        config["eval_split"] = next(
+            s for s in task.splits if s.startswith("validation")
+        )
+    if config["eval_split"] not in task.splits:
+        raise ValueError(
+            f"eval_split {config['eval_split']!r} is not a split of "
+            f"{task.name}: {list(task.splits)}."
+        )
+    if not (config["epochs"] or config["train_steps"]):
+        raise ValueError("Set epochs or train_steps (both are empty).")
+    check_export_config(config["export"])
+
+
+def training_steps(config, num_examples):
+    """`train_steps`, else `epochs` passes over `num_examples`.
+
+    Example:
+    ```python
+    training_steps({"train_steps": None, "epochs": 2, "batch_size": 32}, 64)
+    ```
+    """
+    if config.get("train_steps"):
+        return int(config["train_steps"])
+    per_epoch = -(-num_examples // config["batch_size"])
+    return int(config["epochs"]) * per_epoch
+
+
+def _check_reloaded(classifier, reloaded, packed, preset_dir, rows=256):
+    batch = {key: value[:rows] for key, value in packed.items()}
+    expected = np.asarray(classifier(batch, training=False))
+    got = np.asarray(reloaded(batch, training=False))
+    max_diff = float(np.max(np.abs(got - expected)))
+    if max_diff > 1e-5:
+        raise RuntimeError(
+            f"The reloaded preset predicts differently (max |diff| "
+            f"{max_diff:.3g}); the saved preset in {preset_dir} is not usable."
+        )
+    return max_diff
+
+
+def save_reload_export(classifier, config, data, preset_dir, timer, log):
+    """Save a trained classifier, reload it, check it, export the reload.
+
+    The reloaded preset is what a user exports later, so the LiteRT file
+    (the config's `export`; None skips it) is made from it and scored on
+    the evaluation split with the task's metrics
+    (`classifier_export.export_task_classifier`), beside `preset_dir`.
+
+    Args:
+        classifier: the trained `MobileBertClassifier`.
+        config: the job's config dict.
+        data: the job's `glue_data.TaskData`.
+        preset_dir: path of the preset to write.
+        timer: the job's `PhaseTimer`.
+        log: callable taking one string.
+
+    Returns:
+        `(preset_dir, export report or None)`.
+    """
+    preset_dir = save_preset(classifier, preset_dir)
+    reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
+    max_diff = _check_reloaded(
+        classifier, reloaded, data.eval_packed, preset_dir
+    )
+    log(f"saved preset to {preset_dir}; reloaded, max |diff| {max_diff:.2g}")
+    timer.done("save and reload")
+    if not config["export"]:
+        return preset_dir, None
+    export = export_task_classifier(
+        reloaded,
+        config["export"],
+        data.train_packed,
+        data.eval_packed,
+        data.evaluation,
+        preset_dir.parent,
+        log=log,
+    )
+    timer.done("export")
+    return preset_dir, export
+
+
+def write_results(output_dir, results):
+    """`output_dir/results.json`, atomically."""
+    with atomic_path(pathlib.Path(output_dir) / "results.json") as tmp:
+        tmp.write_text(json.dumps(results, indent=2, default=float))
+
+
+def training_config(config, left_out=("description", "export")):
+    """The fields that decide training (recorded in a run's `run.json`).
+
+    A resumed run may differ in the others (another export, say) and still
+    continue its checkpoints.
+    """
+    return {k: v for k, v in config.items() if k not in left_out}
+
+
+def run_glue(config, output_dir, log=print):
+    """Run the GLUE job and return its results (also `results.json`).
+
+    Args:
+        config: dict from `load_config` (a config whose `job` is `"glue"`).
+        output_dir: directory for `training/` (checkpoints, `losses.csv`,
+            `losses.png`), `preset/`, the `.tflite` file and
+            `results.json`.
+        log: callable taking one string.
+
+    Returns:
+        A dict: the task's metrics on the evaluation split, the export's
+        figures, timings per phase, sizes and the config.
+
+    Example:
+    ```python
+    results = run_glue(
+        load_config("glue.json", train_steps=200), "runs/glue_rte"
+    )
+    ```
+    """
+    timer = PhaseTimer(log)
+    output_dir = pathlib.Path(output_dir)
+    task = glue_task(config["task"])
+    train, evaluation = load_task_data(config)
+    log(
+        f"data: {task.name}, {len(train)} train / {len(evaluation)} "
+        f"{evaluation.split} examples from {train.source}"
+    )
+    classifier = build_classifier(config, num_outputs(task.name))
+    data = pack_task_data(classifier.preprocessor, train, evaluation)
+    steps = training_steps(config, len(train))
+    log(
+        f"model: {config['preset']} with {config['backbone_overrides']}, "
+        f"{classifier.backbone.count_params():,} backbone parameters, init "
+        f"{config['init']}; {steps} steps of batch {config['batch_size']}"
+    )
+    timer.done("data and model")
+    training = train_task_model(
+        classifier,
+        data.train_packed,
+        train.labels,
+        output_dir / "training",
+        steps,
+        batch_size=config["batch_size"],
+        learning_rate=config["learning_rate"],
+        warmup_fraction=config["warmup_fraction"],
+        seed=config["seed"],
+        label_names=task.label_names,
+        checkpoint_every=config["checkpoint_every"],
+        config=training_config(config),
+    )
+    timer.done("training")
+    metrics, _ = score_task_model(classifier, data.eval_packed, evaluation)
+    log(f"{task.name} {evaluation.split}: {metrics}")
+    timer.done("evaluation")
+    preset_dir, export = save_reload_export(
+        classifier, config, data, output_dir / "preset", timer, log
+    )
+    results = {
+        "task": task.name,
+        "eval_split": evaluation.split,
+        "metrics": metrics,
+        "train_size": len(train),
+        "eval_size": len(evaluation),
+        "steps": steps,
+        "final_training_row": training["final"],
+        "resumed_from": training["resumed_from"],
+        "export": export,
+        "train_seconds": timer.phases["training"],
+        "total_seconds": timer.total(),
+        "phase_seconds": timer.phases,
+        "preset_dir": str(preset_dir),
+        "config": config,
+    }
+    write_results(output_dir, results)
+    log(
+        f"{task.name}: {metrics}; total time {results['total_seconds']} s "
+        f"(training {results['train_seconds']} s)"
+    )
+    return results
