@@ -228,7 +228,6 @@ MIRRORED = textwrap.dedent(
     import numpy as np
 
     from keras_mobilebert import MobileBertQuestionAnswerer
-from keras_mobilebert.data.squad import read_squad
     from keras_mobilebert.finetune import run_finetune
 
     config = json.loads(pathlib.Path(sys.argv[1]).read_text())

@@ -115,6 +115,7 @@ def test_int8_file_has_zero_point_zero_matmul_inputs(tmp_path):
             sequence_length=12,
             representative_data=rows,
             num_samples=8,
+            rewrites=False,  # this test compares the copy with the original
             log=None,
         )
         interpreter = Interpreter(model_path=str(path))
