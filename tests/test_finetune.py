@@ -49,8 +49,8 @@ def test_the_config_names_its_job(tmp_path):
     path.write_text(json.dumps(other))
     with pytest.raises(ValueError, match=r"old.json: Unknown job 'sqaud'"):
         load_config(path)
-    with pytest.raises(ValueError, match="Unknown job 'glue'"):
-        run_finetune(dict(old, job="glue"), tmp_path)
+    with pytest.raises(ValueError, match="Unknown job 'gleu'"):
+        run_finetune(dict(old, job="gleu"), tmp_path)
     assert list(tmp_path.iterdir()) == [path]
     # A job's fields are its default config's keys.
     fields = json.loads(JOBS["classification"].default_config.read_text())

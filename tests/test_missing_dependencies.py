@@ -55,7 +55,7 @@ def setup_requirements():
             ("tensorflow-model-optimization", ["tfmot"]),
         ),
         ("tf_keras", ("tf-keras", ["tfmot"])),
-        ("torch", ("torch", ["parity"])),
+        ("torch", ("torch", ["parity", "benchmark"])),
         ("sklearn", ("scikit-learn", ["evidence"])),
         ("not_a_dependency", None),
     ],

@@ -174,7 +174,7 @@ def test_question_answerer_already_names_the_pair():
     )
     _one_line_error(
         lambda: qa.fit(x=([b"\xff"], ["the fox"]), y=(["fox"], [4]), verbose=0),
-        "Question 0 is not valid UTF-8",
+        "The question of pair 0 is not valid UTF-8",
     )
 
 
