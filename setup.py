@@ -96,6 +96,8 @@ setup(
             # pins absl-py~=1.2, mediapipe needs absl-py~=2.3.
             "mediapipe>=1.2.3,<2",
             "pytest>=8,<10",
+            # .ci/run spreads the suite over two processes (-n 2).
+            "pytest-xdist>=3.5,<4",
             "build>=1.2",
             "setuptools>=61",
             "wheel>=0.43",
