@@ -367,25 +367,27 @@ def _share_teacher_logits(table, output):
 
 
 def row_latency(table):
-    from keras_mobilebert.export.benchmark import time_litert
+    """Every row's LiteRT file, timed in interleaved rounds in one process."""
+    from keras_mobilebert.export import latency
 
-    timings = {}
+    ids = latency.token_ids(table.args.sequence_length)
+    runners = {}
     for name in ROWS:
         row = table.done(name)
-        if not row or not row.get("int8_path"):
-            continue
-        timing = time_litert(
-            row["int8_path"],
-            num_threads=table.args.threads,
-            sequence_length=table.args.sequence_length,
-            runs=table.args.latency_runs,
-            warmup=10,
-        )
-        timings[name] = timing
+        if row and row.get("int8_path"):
+            runners[name] = latency.litert_runner(
+                row["int8_path"], ids, table.args.threads
+            )
+    times = latency.interleave(
+        runners, rounds=table.args.latency_runs, per_round=1, warmup=10
+    )
+    timings = {name: latency.timing_summary(t) for name, t in times.items()}
+    for name, timing in timings.items():
         log(f"latency {name}: {timing['median_ms']:.2f} ms")
     return {
         "threads": table.args.threads,
         "runs": table.args.latency_runs,
+        "interleaved": True,
         "timings": timings,
     }
 
