@@ -58,3 +58,52 @@ def test_done_rows_are_skipped_and_the_table_lists_them(tmp_path, monkeypatch):
         ]
         >= 0
     )
+
+
+def _tiny_litert_file(path):
+    """A LiteRT file with the inputs of a classifier's (ids, mask, segments)."""
+    import tensorflow as tf
+
+    specs = [
+        tf.TensorSpec([1, 64], tf.int32, name=name)
+        for name in ("ids", "mask", "segment_ids")
+    ]
+
+    @tf.function(input_signature=specs)
+    def classify(ids, mask, segment_ids):
+        return {"logits": tf.cast(ids * mask + segment_ids, tf.float32)}
+
+    module = tf.Module()
+    module.classify = classify
+    saved = str(path.with_suffix(".saved_model"))
+    tf.saved_model.save(module, saved, signatures=classify)
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+    path.write_bytes(converter.convert())
+    return str(path)
+
+
+def test_latency_row_times_every_file_in_one_pass(tmp_path):
+    args = argparse.Namespace(
+        output=str(tmp_path),
+        batch_size=32,
+        sequence_length=64,
+        threads=1,
+        latency_runs=3,
+    )
+    t = sst2_table.Table(args)
+    t.save("tfidf", {"accuracy": 0.82, "parameters": None})  # no file
+    for name in ("teacher", "small_task"):
+        path = _tiny_litert_file(tmp_path / f"{name}.tflite")
+        t.save(name, {"accuracy": 0.8, "int8_path": path, "steps": 10})
+    sst2_table.run_row(t, "latency")
+    saved = json.loads((tmp_path / "table.json").read_text())
+    assert set(saved["latency"]) == {"teacher", "small_task"}
+    for timing in saved["latency"].values():
+        assert timing["runs"] == 3 and timing["median_ms"] > 0
+    task_line = next(
+        line
+        for line in (tmp_path / "table.md").read_text().splitlines()
+        if line.startswith("| small student, general distillation, then task")
+    )
+    latency_cell = task_line.split("|")[6].strip()
+    assert float(latency_cell) > 0
