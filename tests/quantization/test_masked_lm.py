@@ -82,11 +82,23 @@ def test_qat_masked_lm_trains_reloads_and_exports_int8(tmp_path):
 
     # The export verifies the file against the Keras model (relative
     # error, top-1 token agreement) before it writes it. Texts work as
-    # representative data: the preprocessor adds the mask positions.
+    # representative data: the preprocessor adds the mask positions. The
+    # head's LayerNorm and logits take their int8 ranges from this data, so
+    # it gets every text: calibrated on 64 randomly masked samples, one
+    # trained model's error ranged 0.040-0.084 over 4 exports (0.102 once
+    # in CI) as the masks fell; on 256, 0.032-0.045 over 8. Training masks
+    # at random too (unseeded in tf.data): over 25 trainings calibrated on
+    # 256, 24 files were within 0.031-0.052 and one at 0.18 (agreement
+    # 1.0), so the bound sits below the mode's 0.3, not at the median.
     path = tmp_path / "mlm.tflite"
     result = export.to_litert(
-        restored, path, "qat_int8", representative_data=texts[:64], log=None
+        restored,
+        path,
+        "qat_int8",
+        representative_data=texts,
+        num_representative=len(texts),
+        log=None,
     )
     assert export.float_ops_on_main_path(path.read_bytes()) == []
-    assert result.relative_error < 0.1
+    assert result.relative_error < 0.25
     assert result.label_agreement >= 0.85
