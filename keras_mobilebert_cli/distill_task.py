@@ -47,6 +47,7 @@ NESTED = {
     "teacher_max_train_examples": ("teacher_finetune", "max_train_examples"),
     "augment_copies": ("augmentation", "copies"),
     "augment_max_sources": ("augmentation", "max_sources"),
+    "augment_min_words": ("augmentation", "min_words"),
 }
 
 
@@ -129,6 +130,12 @@ def register(subparsers):
         "--augment-max-sources",
         type=int,
         help="augment a seeded subset of this many training examples",
+    )
+    parser.add_argument(
+        "--augment-min-words",
+        type=int,
+        help="augment only training examples of at least this many words "
+        "(SST-2: dev sentences are longer than most training phrases)",
     )
     parser.add_argument(
         "--unlabelled-text",

@@ -340,6 +340,8 @@ def test_distill_task_options_become_config_fields():
             "5",
             "--augment-copies",
             "2",
+            "--augment-min-words",
+            "12",
             "--student-overrides",
             '{"num_layers": 2}',
             "--layerwise",
@@ -354,6 +356,7 @@ def test_distill_task_options_become_config_fields():
     assert nested == {
         ("teacher_finetune", "steps"): 5,
         ("augmentation", "copies"): 2,
+        ("augmentation", "min_words"): 12,
     }
     # Every option maps to a field of the embedded config.
     from keras_mobilebert.finetune.task_distillation import DEFAULT_CONFIG

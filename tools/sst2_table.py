@@ -326,6 +326,7 @@ def row_student(table, shape, kind):
                 augmentation={
                     "copies": args.augment_copies if kind == "task_aug" else 0,
                     "max_sources": args.augment_sources,
+                    "min_words": args.augment_min_words,
                 },
             )
             _share_teacher_logits(table, output)
@@ -474,6 +475,12 @@ def main(argv=None):
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--augment-copies", type=int, default=1)
     parser.add_argument("--augment-sources", type=int, default=32000)
+    parser.add_argument(
+        "--augment-min-words",
+        type=int,
+        default=0,
+        help="augment only training texts of at least this many words",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--latency-runs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)

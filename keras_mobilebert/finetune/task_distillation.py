@@ -133,6 +133,51 @@ def read_unlabelled(path, num_segments):
     return segments
 
 
+def augmentation_sources(texts, min_words, max_sources, seed):
+    """Indices of the texts augmentation varies, sorted.
+
+    SST-2's training file is mostly short phrases of its sentences (median
+    7 words) while its dev set is whole sentences (median 19), so varying
+    only the longer texts spends the teacher's labels where the student
+    sees least text like the evaluation's.
+
+    Args:
+        texts: list of strings (a task's first segments).
+        min_words: int. Only texts of at least this many words (split on
+            whitespace) are sources; 0 takes all.
+        max_sources: int or None. At most this many of them, drawn with
+            `seed`; None takes all.
+        seed: int.
+
+    Returns:
+        A sorted numpy array of indices into `texts`.
+
+    Raises:
+        ValueError: `min_words` is negative, or no text is long enough.
+
+    Example:
+    ```python
+    augmentation_sources(["a fine film", "dull"], 2, None, 0)  # [0]
+    ```
+    """
+    if not isinstance(min_words, int) or min_words < 0:
+        raise ValueError(
+            "augmentation.min_words must be a non-negative integer; "
+            f"received {min_words!r}."
+        )
+    eligible = np.asarray(
+        [i for i, text in enumerate(texts) if len(text.split()) >= min_words],
+        dtype=np.int64,
+    )
+    if not len(eligible):
+        longest = max((len(t.split()) for t in texts), default=0)
+        raise ValueError(
+            f"augmentation.min_words is {min_words}, but the longest "
+            f"training text has {longest} words: nothing to augment."
+        )
+    return eligible[seeded_indices(len(eligible), max_sources, seed)]
+
+
 def _augmented_text(config, train, evaluation, teacher, vocabulary, log):
     """Augmented training text as a tuple of segment lists.
 
@@ -144,8 +189,11 @@ def _augmented_text(config, train, evaluation, teacher, vocabulary, log):
     segments = tuple([] for _ in train.segments)
     if not settings["copies"]:
         return segments
-    sources = seeded_indices(
-        len(train), settings["max_sources"], config["seed"]
+    sources = augmentation_sources(
+        train.segments[0],
+        settings["min_words"],
+        settings["max_sources"],
+        config["seed"],
     )
     first = [train.segments[0][i] for i in sources]
     words = {w.lower() for text in first for w in text.split()}
@@ -175,7 +223,8 @@ def _augmented_text(config, train, evaluation, teacher, vocabulary, log):
         segment.extend(source[sources[origin[i]]] for i in kept)
     log(
         f"augmentation: {len(kept)} texts from {len(sources)} training "
-        f"examples ({settings['copies']} copies each wanted; "
+        f"examples of at least {settings['min_words']} words "
+        f"({settings['copies']} copies each wanted; "
         f"{len(augmented) - len(kept)} equal to evaluation text dropped)"
     )
     return segments

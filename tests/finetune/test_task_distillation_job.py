@@ -18,6 +18,7 @@ from keras_mobilebert.distillation.fault_injection import KILL_ENV
 from keras_mobilebert.distillation.teacher_logits import CACHE_FOLDER
 from keras_mobilebert.finetune import load_config
 from keras_mobilebert.finetune import run_finetune
+from keras_mobilebert.finetune.task_distillation import augmentation_sources
 from keras_mobilebert.finetune.task_distillation import read_unlabelled
 from keras_mobilebert_cli import distill_task as command
 from tests.finetune import glue_tiny
@@ -73,6 +74,26 @@ def test_unlabelled_text_is_read_strictly(tmp_path):
     path.write_text("a great film\t \n")
     with pytest.raises(ValueError, match="line 1, field 2: the sentence is"):
         read_unlabelled(path, 2)
+
+
+def test_augmentation_sources_keep_the_long_texts():
+    texts = ["a b c", "a", "a b c d e", "a b", "a b c d"] * 20
+    long = [i for i, t in enumerate(texts) if len(t.split()) >= 3]
+    np.testing.assert_array_equal(augmentation_sources(texts, 3, None, 0), long)
+    np.testing.assert_array_equal(
+        augmentation_sources(texts, 0, None, 0), np.arange(len(texts))
+    )
+    drawn = augmentation_sources(texts, 4, 10, seed=1)
+    assert len(drawn) == 10 and len(set(drawn)) == 10
+    assert list(drawn) == sorted(drawn)
+    assert all(len(texts[i].split()) >= 4 for i in drawn)
+    # The seed picks which ones, reproducibly.
+    np.testing.assert_array_equal(drawn, augmentation_sources(texts, 4, 10, 1))
+    assert set(drawn) != set(augmentation_sources(texts, 4, 10, 2))
+    with pytest.raises(ValueError, match="longest training text has 5 words"):
+        augmentation_sources(texts, 6, None, 0)
+    with pytest.raises(ValueError, match="min_words must be a non-negative"):
+        augmentation_sources(texts, -1, None, 0)
 
 
 def test_the_command_distils_with_augmented_and_user_text(tmp_path, capsys):
