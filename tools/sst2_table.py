@@ -323,6 +323,8 @@ def row_student(table, shape, kind):
                 job="distill_task",
                 teacher=str(table.teacher_preset()),
                 temperature=args.temperature,
+                layerwise=args.layerwise,
+                layerwise_weight=args.layerwise_weight,
                 augmentation={
                     "copies": args.augment_copies if kind == "task_aug" else 0,
                     "max_sources": args.augment_sources,
@@ -473,6 +475,13 @@ def main(argv=None):
     parser.add_argument("--gd-layer-steps", type=int, default=150)
     parser.add_argument("--gd-sequence-length", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument(
+        "--layerwise",
+        action="store_true",
+        help="task rows add MobileBERT's layer-wise losses (the teacher "
+        "runs every step: TinyBERT's intermediate-layer distillation)",
+    )
+    parser.add_argument("--layerwise-weight", type=float, default=1.0)
     parser.add_argument("--augment-copies", type=int, default=1)
     parser.add_argument("--augment-sources", type=int, default=32000)
     parser.add_argument(
