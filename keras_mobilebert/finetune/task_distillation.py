@@ -89,6 +89,17 @@ def complete_config(config, default):
         raise ValueError(
             f"temperature must be positive; received {config['temperature']}."
         )
+    # Checked here, not only when augmenting: that comes after the teacher
+    # is fine-tuned, minutes into the run.
+    _check_min_words(config["augmentation"]["min_words"])
+
+
+def _check_min_words(min_words):
+    if not isinstance(min_words, int) or min_words < 0:
+        raise ValueError(
+            "augmentation.min_words must be a non-negative integer; "
+            f"received {min_words!r}."
+        )
 
 
 def read_unlabelled(path, num_segments):
@@ -160,11 +171,7 @@ def augmentation_sources(texts, min_words, max_sources, seed):
     augmentation_sources(["a fine film", "dull"], 2, None, 0)  # [0]
     ```
     """
-    if not isinstance(min_words, int) or min_words < 0:
-        raise ValueError(
-            "augmentation.min_words must be a non-negative integer; "
-            f"received {min_words!r}."
-        )
+    _check_min_words(min_words)
     eligible = np.asarray(
         [i for i, text in enumerate(texts) if len(text.split()) >= min_words],
         dtype=np.int64,

@@ -96,6 +96,12 @@ def test_augmentation_sources_keep_the_long_texts():
         augmentation_sources(texts, -1, None, 0)
 
 
+def test_a_bad_min_words_is_refused_when_the_config_loads(tmp_path):
+    config = setup(tmp_path, augmentation={"copies": 1, "min_words": -3})
+    with pytest.raises(ValueError, match="min_words must be a non-negative"):
+        load_config(config)
+
+
 def test_the_command_distils_with_augmented_and_user_text(tmp_path, capsys):
     extra = tmp_path / "unlabelled.txt"
     extra.write_text(
