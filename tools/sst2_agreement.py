@@ -46,7 +46,7 @@ def length_masks(texts):
     """
     words = np.asarray([len(t.split()) for t in texts])
     return {
-        name: (words >= low) & (words <= (high if high else words.max()))
+        name: (words >= low) & (words <= (np.inf if high is None else high))
         for name, low, high in LENGTH_BUCKETS
     }
 
