@@ -78,6 +78,14 @@ def test_bad_arguments_are_named(tmp_path):
         sst2_agreement.main(base)
     with pytest.raises(SystemExit, match="rte is a sentence-pair task"):
         sst2_agreement.main(base + ["--task", "rte", "--student", "s=p"])
+    (tmp_path / "student").mkdir()
+    with pytest.raises(SystemExit, match="teacher: .* has no config.json"):
+        sst2_agreement.main(base + ["--student", "s=p"])
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(SystemExit, match="s: .*student has no config.json"):
+        sst2_agreement.main(base + ["--student", f"s={tmp_path / 'student'}"])
+    with pytest.raises(SystemExit, match="s: no such preset folder: .*gone"):
+        sst2_agreement.main(base + ["--student", f"s={tmp_path / 'gone'}"])
     assert np.all(
         sst2_agreement.length_masks(["a", "b c"])["<=10"] == [True, True]
     )

@@ -122,6 +122,34 @@ def _named_presets(values):
     return presets
 
 
+def check_local_presets(models):
+    """Refuse a wrong local preset path before the long teacher pass.
+
+    Handles (`kaggle://...`, `hf://...`) and built-in preset names are left
+    to KerasHub; a path that exists must be a preset folder.
+
+    Args:
+        models: dict of model name to preset path or handle.
+
+    Example:
+    ```python
+    check_local_presets({"teacher": "runs/sst2_kd/teacher"})
+    ```
+    """
+    for name, preset in models.items():
+        path = pathlib.Path(preset)
+        if "://" in preset:
+            continue
+        if path.is_dir() and not (path / "config.json").is_file():
+            raise SystemExit(
+                f"{name}: {preset} has no config.json; give the preset "
+                "folder itself (a distill-task run's student/, a GLUE "
+                "job's preset/)."
+            )
+        if not path.exists() and (os.sep in preset or preset.startswith(".")):
+            raise SystemExit(f"{name}: no such preset folder: {preset}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", default="sst2")
@@ -158,6 +186,8 @@ def main(argv=None):
             f"{args.task} is a sentence-pair task; this tool measures "
             "single-sentence tasks (sst2, cola)."
         )
+    models = {"teacher": args.teacher, **students}
+    check_local_presets(models)
     splits = {
         "dev": load_glue(args.task, "validation", args.data_dir),
         "train_sample": seeded_subset(
@@ -166,7 +196,6 @@ def main(argv=None):
             args.seed,
         ),
     }
-    models = {"teacher": args.teacher, **students}
     predictions = {name: {} for name in models}
     for name, path in models.items():
         model = keras_hub.models.TextClassifier.from_preset(path)
