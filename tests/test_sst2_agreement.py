@@ -79,10 +79,11 @@ def test_bad_arguments_are_named(tmp_path):
     with pytest.raises(SystemExit, match="rte is a sentence-pair task"):
         sst2_agreement.main(base + ["--task", "rte", "--student", "s=p"])
     (tmp_path / "student").mkdir()
-    with pytest.raises(SystemExit, match="teacher: .* has no config.json"):
+    with pytest.raises(SystemExit, match=r"teacher: .*\(no task\.json\)"):
         sst2_agreement.main(base + ["--student", "s=p"])
-    (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(SystemExit, match="s: .*student has no config.json"):
+    (tmp_path / "task.json").write_text("{}")
+    (tmp_path / "student" / "config.json").write_text("{}")  # a backbone
+    with pytest.raises(SystemExit, match="s: .*student is not a text-class"):
         sst2_agreement.main(base + ["--student", f"s={tmp_path / 'student'}"])
     with pytest.raises(SystemExit, match="s: no such preset folder: .*gone"):
         sst2_agreement.main(base + ["--student", f"s={tmp_path / 'gone'}"])

@@ -126,7 +126,8 @@ def check_local_presets(models):
     """Refuse a wrong local preset path before the long teacher pass.
 
     Handles (`kaggle://...`, `hf://...`) and built-in preset names are left
-    to KerasHub; a path that exists must be a preset folder.
+    to KerasHub; a path that exists must be a text-classifier preset folder
+    (`task_teacher.is_classifier_preset`: it holds `task.json`).
 
     Args:
         models: dict of model name to preset path or handle.
@@ -136,15 +137,17 @@ def check_local_presets(models):
     check_local_presets({"teacher": "runs/sst2_kd/teacher"})
     ```
     """
+    from keras_mobilebert.finetune.task_teacher import is_classifier_preset
+
     for name, preset in models.items():
         path = pathlib.Path(preset)
         if "://" in preset:
             continue
-        if path.is_dir() and not (path / "config.json").is_file():
+        if path.is_dir() and not is_classifier_preset(path):
             raise SystemExit(
-                f"{name}: {preset} has no config.json; give the preset "
-                "folder itself (a distill-task run's student/, a GLUE "
-                "job's preset/)."
+                f"{name}: {preset} is not a text-classifier preset (no "
+                "task.json); give the classifier's preset folder itself (a "
+                "distill-task run's student/, a GLUE job's preset/)."
             )
         if not path.exists() and (os.sep in preset or preset.startswith(".")):
             raise SystemExit(f"{name}: no such preset folder: {preset}")
