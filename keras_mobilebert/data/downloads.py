@@ -8,6 +8,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import UnreachableSourceError
 from keras_mobilebert.utils.files import atomic_path
 from keras_mobilebert.utils.files import cache_dir
 
@@ -49,7 +51,7 @@ def cached_download(url, subdir="downloads", quiet=False):
     ```
     """
     if not is_url(url):
-        raise ValueError(
+        raise ConfigError(
             f"{url!r} is not an http(s):// or file:// URL; pass a local "
             "path instead."
         )
@@ -66,5 +68,5 @@ def cached_download(url, subdir="downloads", quiet=False):
                 with open(tmp, "wb") as f:
                     shutil.copyfileobj(response, f)
     except (urllib.error.URLError, OSError) as e:
-        raise RuntimeError(f"Could not download {url}: {e}") from e
+        raise UnreachableSourceError(f"Could not download {url}: {e}") from e
     return path

@@ -22,6 +22,11 @@ import sys
 import urllib.parse
 import urllib.request
 
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import MissingDependencyError
+from keras_mobilebert.utils.errors import MissingInputError
+from keras_mobilebert.utils.errors import UnreachableSourceError
+from keras_mobilebert.utils.errors import UserInputError
 from keras_mobilebert.utils.files import atomic_path
 from keras_mobilebert.utils.files import cache_dir
 
@@ -74,7 +79,7 @@ class SquadExample:
     is_impossible: bool = False
 
 
-class SquadFormatError(ValueError):
+class SquadFormatError(UserInputError):
     """A SQuAD file or record that cannot be read as SQuAD."""
 
 
@@ -314,7 +319,7 @@ def download_squad(url, quiet=False):
                     f"The download of {url} is not a SQuAD file: {e}"
                 ) from None
     except OSError as e:
-        raise OSError(f"Could not download {url}: {e}") from e
+        raise UnreachableSourceError(f"Could not download {url}: {e}") from e
     return path
 
 
@@ -344,7 +349,7 @@ def read_squad(source, quiet=False):
         return read_squad_file(download_squad(str(source), quiet=quiet))
     path = pathlib.Path(source)
     if not path.is_file():
-        raise FileNotFoundError(f"SQuAD file {path} does not exist.")
+        raise MissingInputError(f"SQuAD file {path} does not exist.")
     return read_squad_file(path)
 
 
@@ -372,14 +377,14 @@ def read_squad_tfds(split="validation", version="v1.1", **load_kwargs):
     ```
     """
     if version not in TFDS_CONFIGS:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown SQuAD version {version!r}; expected one of "
             f"{TFDS_CONFIGS}."
         )
     try:
         import tensorflow_datasets as tfds
     except ImportError:
-        raise ImportError(
+        raise MissingDependencyError(
             "read_squad_tfds needs tensorflow-datasets (pip install "
             "tensorflow-datasets); or pass a SQuAD JSON file or URL to "
             "read_squad."
