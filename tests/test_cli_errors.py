@@ -71,6 +71,16 @@ def bad_squad(d):
     return str(path)
 
 
+def sst2(d):
+    return str(glue_tiny.write_task(d / "sst2", "sst2"))
+
+
+def dev_sentence_as_unlabelled_text(d):
+    """A text file holding a sentence of the tiny SST-2 dev split."""
+    dev = (pathlib.Path(sst2(d)) / "dev.tsv").read_text().splitlines()
+    return text_file(d, "u.txt", dev[1].split("\t")[0] + "\n")
+
+
 def not_a_preset(d):
     """A folder whose config.json is no KerasHub or HF config."""
     folder = d / "not_a_preset"
@@ -118,7 +128,8 @@ CASES = [
     Case("distill", "teacher_does_not_exist", lambda d: ["distill", "--teacher", str(d / "no_teacher"), "--output-dir", out(d)], "is neither 'minilm_l6'", subprocess=True),  # noqa: E501
     Case("distill-task", "temperature_zero", lambda d: ["distill-task", "--task", "sst2", "--temperature", "0", "--output-dir", out(d)], "temperature must be positive", subprocess=True),  # noqa: E501
     Case("distill-task", "unknown_task", lambda d: ["distill-task", "--task", "glu", "--output-dir", out(d)], "Unknown GLUE task 'glu'"),  # noqa: E501
-    Case("distill-task", "unlabelled_text_empty", lambda d: ["distill-task", "--task", "sst2", "--data", str(glue_tiny.write_task(d / "sst2", "sst2")), "--unlabelled-text", text_file(d, "u.txt", "\n"), "--output-dir", out(d)], "u.txt holds no text"),  # noqa: E501
+    Case("distill-task", "unlabelled_text_empty", lambda d: ["distill-task", "--task", "sst2", "--data", sst2(d), "--unlabelled-text", text_file(d, "u.txt", "\n"), "--output-dir", out(d)], "u.txt holds no text"),  # noqa: E501
+    Case("distill-task", "unlabelled_text_is_dev_text", lambda d: ["distill-task", "--task", "sst2", "--unlabelled-text", dev_sentence_as_unlabelled_text(d), "--data", str(d / "sst2"), "--output-dir", out(d)], "is also example 0 of the sst2 validation"),  # noqa: E501
     Case("export", "preset_does_not_exist", lambda d: ["export", str(d / "no_preset"), str(d / "m.tflite")], "Unknown preset identifier", subprocess=True),  # noqa: E501
     Case("export", "folder_is_not_a_preset", lambda d: ["export", not_a_preset(d), str(d / "m.tflite")], "Unrecognized format for config.json"),  # noqa: E501
     Case("benchmark", "zero_rounds", lambda d: ["benchmark", "--rounds", "0", "--output", out(d)], "rounds must be a positive int, got 0", subprocess=True),  # noqa: E501
