@@ -119,10 +119,12 @@ def out(d):
 # fmt: off
 CASES = [
     Case("finetune", "mrpc_row_lacks_two_fields", lambda d: ["finetune", "--task", "mrpc", "--data", bad_mrpc(d), "--output", out(d)], "train.tsv, line 6: expected 5 tab-separated fields", subprocess=True),  # noqa: E501
+    Case("finetune", "data_url_unreachable", lambda d: ["finetune", "--task", "sst2", "--data", "file:///nonexistent/SST-2.zip", "--output", out(d)], "Could not download file:///nonexistent/SST-2.zip"),  # noqa: E501
     Case("finetune", "config_does_not_exist", lambda d: ["finetune", "--config", str(d / "no.json"), "--output", out(d)], "no.json does not exist"),  # noqa: E501
     Case("finetune", "config_is_not_json", lambda d: ["finetune", "--config", text_file(d, "c.json", "{epochs: 1"), "--output", out(d)], "c.json is not JSON: Expecting property name"),  # noqa: E501
     Case("finetune-squad", "answer_start_off_by_three", lambda d: ["finetune-squad", "--train", bad_squad(d), "--dev", str(d / "bad.json"), "--output", out(d)], "is not at answer_start 3 of its context", subprocess=True),  # noqa: E501
     Case("finetune-squad", "train_file_missing", lambda d: ["finetune-squad", "--train", str(d / "no.json"), "--dev", str(d / "no.json"), "--output", out(d)], "The train file: SQuAD file"),  # noqa: E501
+    Case("finetune-squad", "train_url_unreachable", lambda d: ["finetune-squad", "--train", "file:///nonexistent/train.json", "--dev", bad_squad(d), "--output", out(d)], "The train file file:///nonexistent/train.json could not be fetched"),  # noqa: E501
     Case("convert", "source_is_nothing_known", lambda d: ["convert", empty_folder(d), out(d)], "cannot tell what", subprocess=True),  # noqa: E501
     Case("convert", "preset_without_hf_source", lambda d: ["convert", "ib_bert_en_uncased", out(d)], "no Hugging Face source"),  # noqa: E501
     Case("distill", "teacher_does_not_exist", lambda d: ["distill", "--teacher", str(d / "no_teacher"), "--output-dir", out(d)], "is neither 'minilm_l6'", subprocess=True),  # noqa: E501
@@ -149,13 +151,19 @@ def subcommand_names():
 
 
 def snapshot(folder):
-    """Every file and folder under `folder`, with file sizes and times."""
+    """Every file and folder under `folder`, with file sizes and times.
+
+    Empty folders of the package cache (`cache/`) are left out: a command
+    may make its cache folder before it finds the source unreachable.
+    """
+    folder = pathlib.Path(folder)
     return {
         str(path.relative_to(folder)): (
             path.stat().st_size if path.is_file() else None,
             path.stat().st_mtime_ns,
         )
-        for path in sorted(pathlib.Path(folder).rglob("*"))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() or path.relative_to(folder).parts[0] != "cache"
     }
 
 

@@ -60,10 +60,15 @@ def cached_download(url, subdir="downloads", quiet=False):
     path = cache_dir(subdir) / f"{key}_{name or 'download'}"
     if path.is_file():
         return path
-    if not quiet:
-        print(f"Downloading {url} (once; cached as {path})", file=sys.stderr)
     try:
         with urllib.request.urlopen(url) as response:
+            # Said once the source answers: an unreachable one is only
+            # its error.
+            if not quiet:
+                print(
+                    f"Downloading {url} (once; cached as {path})",
+                    file=sys.stderr,
+                )
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
                     shutil.copyfileobj(response, f)

@@ -305,10 +305,15 @@ def download_squad(url, quiet=False):
     path = cache_dir("squad") / f"{digest}-{name or 'squad.json'}"
     if path.is_file():
         return path
-    if not quiet:
-        print(f"Downloading {url} (once; cached as {path})", file=sys.stderr)
     try:
         with _open_url(url) as response, atomic_path(path) as tmp:
+            # Said once the source answers: an unreachable one is only
+            # its error.
+            if not quiet:
+                print(
+                    f"Downloading {url} (once; cached as {path})",
+                    file=sys.stderr,
+                )
             with open(tmp, "wb") as f:
                 shutil.copyfileobj(response, f)
             try:
