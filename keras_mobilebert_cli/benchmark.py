@@ -90,7 +90,8 @@ def run(args):
 def main(argv=None):
     """Entry point of `tools/benchmark_litert.py`: the same options.
 
-    Returns the exit status (1, with one line, for a missing dependency).
+    Returns the exit status (2, with one line, for an input error such as
+    a missing dependency).
 
     Example:
     ```python
@@ -101,7 +102,7 @@ def main(argv=None):
     import gc
     import sys
 
-    from keras_mobilebert_cli.missing_dependencies import run_reporting_missing
+    from keras_mobilebert_cli.errors import run_reporting_errors
     from keras_mobilebert_cli.startup import start_library
 
     parser = argparse.ArgumentParser(prog="benchmark_litert")
@@ -112,7 +113,7 @@ def main(argv=None):
         start_library()
         return run(args)
 
-    status = run_reporting_missing("benchmark_litert", start_and_run)
+    status = run_reporting_errors("benchmark_litert", start_and_run)
     # Many conversions leave a large heap; CPython's last full collection
     # at exit then takes minutes. Everything is written: skip it.
     gc.freeze()

@@ -16,7 +16,6 @@ keras-mobilebert convert --to-huggingface ./mobilebert_preset ./hf_snapshot
 """
 
 import pathlib
-import sys
 import time
 
 from keras_mobilebert_cli.preset_models import load_preset_model
@@ -101,8 +100,10 @@ def _detect(src):
         or (path.is_dir() and list(path.glob("*.index")))
     ):
         return "tf1"
-    raise SystemExit(
-        f"convert: cannot tell what {src} is: not an HF MobileBERT snapshot "
+    from keras_mobilebert.convert.weights import ConversionError
+
+    raise ConversionError(
+        f"cannot tell what {src} is: not an HF MobileBERT snapshot "
         "(config.json with model_type 'mobilebert'), an hf:// handle, a "
         "built-in preset name or a TF1 checkpoint. Pass --format."
     )
@@ -127,44 +128,40 @@ def run(args):
     def say(message):
         print(f"[{time.time() - start:6.1f}s] {message}", flush=True)
 
-    try:
-        if args.to_huggingface:
-            return _export(args, say)
-        kind = args.format if args.format != "auto" else _detect(args.src)
-        if kind == "builtin":
-            from keras_mobilebert.models.mobilebert.mobilebert_presets import (
-                backbone_presets,
-            )
-
-            preset = backbone_presets[args.src]
-            source = preset["source"]
-            if not (isinstance(source, str) and source.startswith("hf://")):
-                raise ConversionError(
-                    f"Preset {args.src!r} has no Hugging Face source to "
-                    f"convert ({source})."
-                )
-            say(f"{args.src} comes from {source}")
-            converted = convert_snapshot(source, progress=say)
-            apply_preset_config(converted, preset["config"])
-        elif kind == "huggingface":
-            converted = convert_snapshot(args.src, progress=say)
-        else:
-            converted = convert_tf1_checkpoint(
-                args.src,
-                config=args.config,
-                vocabulary=args.vocabulary,
-                lowercase=not args.cased,
-                attention_mask_mode=args.attention_mask_mode,
-                progress=say,
-            )
-        say(
-            f"Converted {converted.backbone.count_params():,} backbone "
-            f"parameters; heads: {sorted(converted.heads) or 'none'}"
+    if args.to_huggingface:
+        return _export(args, say)
+    kind = args.format if args.format != "auto" else _detect(args.src)
+    if kind == "builtin":
+        from keras_mobilebert.models.mobilebert.mobilebert_presets import (
+            backbone_presets,
         )
-        save_preset(converted, args.dst, progress=say)
-    except ConversionError as e:
-        print(f"convert: error: {e}", file=sys.stderr)
-        return 1
+
+        preset = backbone_presets[args.src]
+        source = preset["source"]
+        if not (isinstance(source, str) and source.startswith("hf://")):
+            raise ConversionError(
+                f"Preset {args.src!r} has no Hugging Face source to "
+                f"convert ({source})."
+            )
+        say(f"{args.src} comes from {source}")
+        converted = convert_snapshot(source, progress=say)
+        apply_preset_config(converted, preset["config"])
+    elif kind == "huggingface":
+        converted = convert_snapshot(args.src, progress=say)
+    else:
+        converted = convert_tf1_checkpoint(
+            args.src,
+            config=args.config,
+            vocabulary=args.vocabulary,
+            lowercase=not args.cased,
+            attention_mask_mode=args.attention_mask_mode,
+            progress=say,
+        )
+    say(
+        f"Converted {converted.backbone.count_params():,} backbone "
+        f"parameters; heads: {sorted(converted.heads) or 'none'}"
+    )
+    save_preset(converted, args.dst, progress=say)
     say(f"Wrote {args.dst}")
     return 0
 

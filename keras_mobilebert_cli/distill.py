@@ -187,10 +187,18 @@ def parse_layer_map(text):
     """`'1:2,2:4'` -> `{1: 2, 2: 4}`."""
     if not text:
         return None
+    from keras_mobilebert.utils.errors import ConfigError
+
     pairs = {}
     for item in text.split(","):
         student, _, teacher = item.partition(":")
-        pairs[int(student)] = int(teacher)
+        try:
+            pairs[int(student)] = int(teacher)
+        except ValueError:
+            raise ConfigError(
+                f"--layer-map {text!r}: {item!r} is not STUDENT:TEACHER "
+                "(block numbers, e.g. '1:2,2:4')."
+            ) from None
     return pairs
 
 
@@ -299,6 +307,7 @@ def main(argv=None):
     main(["--output-dir", "runs/pkt", "--layer-steps", "10"])
     ```
     """
+    from keras_mobilebert_cli.errors import run_reporting_errors
     from keras_mobilebert_cli.startup import start_library
 
     parser = argparse.ArgumentParser(
@@ -306,5 +315,9 @@ def main(argv=None):
     )
     add_arguments(parser)
     args = parser.parse_args(argv)
-    start_library()
-    return run(args)
+
+    def start_and_run():
+        start_library()
+        return run(args)
+
+    return run_reporting_errors("distill_mobilebert", start_and_run)

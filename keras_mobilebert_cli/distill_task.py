@@ -186,11 +186,12 @@ def run(args):
     from keras_mobilebert.finetune import load_config
     from keras_mobilebert.finetune import run_finetune
     from keras_mobilebert.finetune.task_distillation import DEFAULT_CONFIG
+    from keras_mobilebert.utils.errors import ConfigError
 
     top, nested = config_overrides(args)
     config = load_config(args.config or DEFAULT_CONFIG, **top)
     if config["job"] != "distill_task":
-        raise ValueError(
+        raise ConfigError(
             f"{args.config} is a {config['job']!r} config; distill-task "
             "runs configs whose job is 'distill_task'."
         )

@@ -102,6 +102,7 @@ def run(args):
     from keras_mobilebert.finetune import load_config
     from keras_mobilebert.finetune import run_finetune
     from keras_mobilebert.finetune.squad import DEFAULT_CONFIG
+    from keras_mobilebert.utils.errors import ConfigError
 
     overrides = {
         "train": args.train,
@@ -124,7 +125,7 @@ def run(args):
         **{k: v for k, v in overrides.items() if v is not None},
     )
     if config["job"] != "squad":
-        raise ValueError(
+        raise ConfigError(
             f"{args.config} is a {config['job']!r} config; finetune-squad "
             "runs squad configs (use keras-mobilebert finetune for others)."
         )

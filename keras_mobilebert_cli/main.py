@@ -24,7 +24,8 @@ from keras_mobilebert_cli import export
 from keras_mobilebert_cli import finetune
 from keras_mobilebert_cli import finetune_squad
 from keras_mobilebert_cli import info
-from keras_mobilebert_cli.missing_dependencies import run_reporting_missing
+from keras_mobilebert_cli.errors import DEBUG_ENV
+from keras_mobilebert_cli.errors import run_reporting_errors
 from keras_mobilebert_cli.startup import start_library
 
 SUBCOMMANDS = (
@@ -54,6 +55,12 @@ def build_parser():
             "benchmark, inspect presets."
         ),
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error about the input too (or set "
+        f"{DEBUG_ENV}=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in SUBCOMMANDS:
         command.register(subparsers)
@@ -64,9 +71,12 @@ def main(argv=None):
     """Entry point of the `keras-mobilebert` console script.
 
     Parses `argv` (default `sys.argv[1:]`), starts TensorFlow and the
-    library quietly, runs the subcommand and returns its exit status. A
-    missing dependency is one line naming the extra to install (status 1),
-    not a traceback.
+    library quietly, runs the subcommand and returns its exit status. An
+    error about the input (a bad data file, config, checkpoint or preset,
+    a missing extra, an unreachable URL) is one line,
+    `keras-mobilebert <command>: error: <message>`, with status 2; a bug
+    keeps its traceback (see `errors.py`; `--debug` shows it for input
+    errors too).
 
     Example:
     ```python
@@ -74,8 +84,11 @@ def main(argv=None):
     ```
     """
     args = build_parser().parse_args(argv)
-    status = run_reporting_missing(
-        f"keras-mobilebert {args.command}", _start_and_run, args
+    status = run_reporting_errors(
+        f"keras-mobilebert {args.command}",
+        _start_and_run,
+        args,
+        debug=args.debug,
     )
     # After a conversion or training the heap holds a large graph of
     # TensorFlow objects, and CPython's last full collection at exit can

@@ -8,12 +8,11 @@ installed distribution's own requirements (`importlib.metadata`), so it
 cannot drift from setup.py: a module of a core requirement says to
 reinstall the package, one of an extra names the extra, and anything the
 package does not declare is re-raised as it is (a bug, not a missing
-install).
+install). `errors.run_reporting_errors` prints the line.
 """
 
 import importlib.metadata
 import re
-import sys
 
 DISTRIBUTION = "keras-mobilebert"
 # Import names whose distribution is named otherwise.
@@ -110,29 +109,3 @@ def missing_dependency_message(error, requirements=None):
         f"{module} is not installed; this needs the {extras[0]!r} extra: "
         f'pip install "keras-mobilebert[{extras[0]}]"'
     )
-
-
-def run_reporting_missing(command, function, *args):
-    """`function(*args)`; a missing dependency becomes one line, status 1.
-
-    Args:
-        command: string. The command's name, for the message.
-        function: callable.
-        *args: its arguments.
-
-    Returns:
-        What `function` returned, or 1 after printing the line to stderr.
-
-    Example:
-    ```python
-    status = run_reporting_missing("keras-mobilebert convert", run, args)
-    ```
-    """
-    try:
-        return function(*args)
-    except ImportError as error:
-        message = missing_dependency_message(error)
-        if message is None:
-            raise
-        print(f"{command}: error: {message}", file=sys.stderr, flush=True)
-        return 1

@@ -11,7 +11,7 @@ def load_preset_model(preset):
         preset: path of a KerasHub preset directory.
 
     Raises:
-        ValueError: the preset's `task.json` holds another kind of task.
+        ConfigError: the preset's `task.json` holds another kind of task.
 
     Example:
     ```python
@@ -19,6 +19,8 @@ def load_preset_model(preset):
     ```
     """
     import keras_hub
+
+    from keras_mobilebert.utils.errors import ConfigError
 
     task_file = pathlib.Path(preset) / "task.json"
     if not task_file.is_file():
@@ -29,7 +31,7 @@ def load_preset_model(preset):
         return keras_hub.models.MaskedLM.from_preset(str(preset))
     if "Classifier" in name:
         return keras_hub.models.TextClassifier.from_preset(str(preset))
-    raise ValueError(
+    raise ConfigError(
         f"{task_file} holds a {name!r}: neither a masked LM nor a text "
         "classifier."
     )

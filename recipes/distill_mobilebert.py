@@ -33,5 +33,6 @@ if (ROOT / "keras_mobilebert").is_dir() and str(ROOT) not in sys.path:
 from keras_mobilebert_cli.distill import main  # noqa: E402
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
-    sys.exit(0)
+    status = main(sys.argv[1:])
+    # The summary on success; 2 after a one-line input error.
+    sys.exit(status if isinstance(status, int) else 0)

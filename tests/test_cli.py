@@ -272,9 +272,9 @@ def test_a_real_error_importing_tensorflow_is_shown(tmp_path, ending):
     assert "absl::InitializeLog" not in result.stderr
 
 
-def test_a_failed_conversion_exits_with_status_1(tmp_path, capsys):
+def test_a_failed_conversion_exits_with_status_2(tmp_path, capsys):
     # ib_bert_en_uncased has no Hugging Face source to convert.
-    assert main(["convert", "ib_bert_en_uncased", str(tmp_path / "p")]) == 1
+    assert main(["convert", "ib_bert_en_uncased", str(tmp_path / "p")]) == 2
     assert "no Hugging Face source" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
 
@@ -294,11 +294,16 @@ def test_info_lists_versions_and_presets(capsys):
     assert "24,581,888" in out
 
 
-def test_finetune_rejects_unknown_config_fields(tmp_path):
+def test_finetune_rejects_unknown_config_fields(tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"dataset": "rotten_tomatoes"}))
-    with pytest.raises(ValueError, match="lacks the fields.*'epochs'"):
-        main(["finetune", "--config", str(config), "--output", str(tmp_path)])
+    output = tmp_path / "out"
+    status = main(
+        ["finetune", "--config", str(config), "--output", str(output)]
+    )
+    assert status == 2
+    assert re.search("lacks the fields.*'epochs'", capsys.readouterr().err)
+    assert not output.exists()
 
 
 @pytest.mark.large
@@ -367,7 +372,7 @@ def test_distill_task_options_become_config_fields():
         assert field in default[setting]
 
 
-def test_finetune_task_runs_the_glue_job_and_checks_fields(tmp_path):
+def test_finetune_task_runs_the_glue_job_and_checks_fields(tmp_path, capsys):
     args = build_parser().parse_args(
         ["finetune", "--task", "rte", "--init", "random", "--train-steps", "3"]
     )
@@ -385,5 +390,5 @@ def test_finetune_task_runs_the_glue_job_and_checks_fields(tmp_path):
 
     config = tmp_path / "config.json"
     config.write_text(DEFAULT_CONFIG.read_text())
-    with pytest.raises(ValueError, match="Unknown config fields \\['task'\\]"):
-        main(["finetune", "--config", str(config), "--task", "rte"])
+    assert main(["finetune", "--config", str(config), "--task", "rte"]) == 2
+    assert "Unknown config fields ['task']" in capsys.readouterr().err

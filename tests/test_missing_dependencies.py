@@ -15,9 +15,9 @@ import sys
 import pytest
 
 from keras_mobilebert_cli import missing_dependencies
+from keras_mobilebert_cli.errors import run_reporting_errors
 from keras_mobilebert_cli.missing_dependencies import declared_by
 from keras_mobilebert_cli.missing_dependencies import missing_dependency_message
-from keras_mobilebert_cli.missing_dependencies import run_reporting_missing
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_messages_name_the_extra_or_the_repair():
     )
 
 
-def test_a_subcommand_prints_one_line_and_returns_1(monkeypatch, capsys):
+def test_a_subcommand_prints_one_line_and_returns_2(monkeypatch, capsys):
     monkeypatch.setattr(
         missing_dependencies, "_requirements", setup_requirements
     )
@@ -104,8 +104,8 @@ def test_a_subcommand_prints_one_line_and_returns_1(monkeypatch, capsys):
             "No module named 'safetensors'", name="safetensors"
         )
 
-    status = run_reporting_missing("keras-mobilebert distill", distill)
-    assert status == 1
+    status = run_reporting_errors("keras-mobilebert distill", distill)
+    assert status == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert err.startswith("keras-mobilebert distill: error: safetensors is ")
@@ -114,7 +114,7 @@ def test_a_subcommand_prints_one_line_and_returns_1(monkeypatch, capsys):
         raise ImportError("cannot import name 'x'", name="keras_mobilebert")
 
     with pytest.raises(ImportError, match="cannot import name"):
-        run_reporting_missing("keras-mobilebert x", bug)
+        run_reporting_errors("keras-mobilebert x", bug)
 
 
 @pytest.mark.large
@@ -162,7 +162,7 @@ def test_export_without_mediapipe_names_the_metadata_extra(tmp_path):
         timeout=600,
         check=False,
     )
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr, run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert last == (

@@ -12,13 +12,15 @@ import logging
 
 import numpy as np
 
+from keras_mobilebert.utils.errors import UserInputError
+
 logger = logging.getLogger("keras_mobilebert.convert")
 
 # How many names an error message lists before it says "and N more".
 _LIST_LIMIT = 25
 
 
-class ConversionError(ValueError):
+class ConversionError(UserInputError):
     """A checkpoint does not match the model it is converted into."""
 
 

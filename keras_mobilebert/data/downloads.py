@@ -8,6 +8,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import UnreachableSourceError
 from keras_mobilebert.utils.files import atomic_path
 from keras_mobilebert.utils.files import cache_dir
 
@@ -49,7 +51,7 @@ def cached_download(url, subdir="downloads", quiet=False):
     ```
     """
     if not is_url(url):
-        raise ValueError(
+        raise ConfigError(
             f"{url!r} is not an http(s):// or file:// URL; pass a local "
             "path instead."
         )
@@ -58,13 +60,18 @@ def cached_download(url, subdir="downloads", quiet=False):
     path = cache_dir(subdir) / f"{key}_{name or 'download'}"
     if path.is_file():
         return path
-    if not quiet:
-        print(f"Downloading {url} (once; cached as {path})", file=sys.stderr)
     try:
         with urllib.request.urlopen(url) as response:
+            # Said once the source answers: an unreachable one is only
+            # its error.
+            if not quiet:
+                print(
+                    f"Downloading {url} (once; cached as {path})",
+                    file=sys.stderr,
+                )
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
                     shutil.copyfileobj(response, f)
     except (urllib.error.URLError, OSError) as e:
-        raise RuntimeError(f"Could not download {url}: {e}") from e
+        raise UnreachableSourceError(f"Could not download {url}: {e}") from e
     return path

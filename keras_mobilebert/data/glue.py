@@ -24,13 +24,16 @@ import numpy as np
 from keras_mobilebert.data.downloads import cached_download
 from keras_mobilebert.data.downloads import is_url
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import MissingInputError
+from keras_mobilebert.utils.errors import UserInputError
 
 # Column names for messages about CoLA's header-less train and dev files.
 _COLA_COLUMNS = ("source", "label", "original_label", "sentence")
 STSB_RANGE = (0.0, 5.0)
 
 
-class GlueFormatError(ValueError):
+class GlueFormatError(UserInputError):
     """A GLUE file that does not have its task's format."""
 
 
@@ -136,7 +139,7 @@ def read_glue_lines(lines, task, split, source="<lines>"):
     """
     task = glue_task(task) if isinstance(task, str) else task
     if split not in task.files:
-        raise ValueError(
+        raise ConfigError(
             f"{task.name} has no split {split!r}; it has {list(task.files)}."
         )
     spec = task.files[split]
@@ -221,7 +224,7 @@ def _read_zip(path, task, split):
             if m == member_name or m.endswith(f"{task.folder}/{member_name}")
         ]
         if len(members) != 1:
-            raise FileNotFoundError(
+            raise MissingInputError(
                 f"{path} holds no single {task.folder}/{member_name} (found "
                 f"{members or 'none'}); is it GLUE's {task.folder}.zip?"
             )
@@ -269,7 +272,7 @@ def load_glue(task, split, source):
     """
     task = glue_task(task)
     if split not in task.files:
-        raise ValueError(
+        raise ConfigError(
             f"{task.name} has no split {split!r}; it has {list(task.files)}."
         )
     if is_url(source):
@@ -280,12 +283,12 @@ def load_glue(task, split, source):
         for candidate in (path / file_name, path / task.folder / file_name):
             if candidate.is_file():
                 return _read_file(candidate, task, split)
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"Neither {path / file_name} nor {path / task.folder / file_name} "
             f"exists: where is {task.name}'s {split} file {file_name}?"
         )
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist.")
+        raise MissingInputError(f"{path} does not exist.")
     if zipfile.is_zipfile(path):
         return _read_zip(path, task, split)
     return _read_file(path, task, split)

@@ -10,6 +10,8 @@ ids): e.g. MNLI is 0 entailment, 1 neutral, 2 contradiction.
 
 import dataclasses
 
+from keras_mobilebert.utils.errors import ConfigError
+
 _MNLI_PREFIX = (
     "index",
     "promptID",
@@ -290,5 +292,7 @@ def glue_task(name):
     """
     key = str(name).lower().replace("-", "").replace("_", "")
     if key not in TASKS:
-        raise ValueError(f"Unknown GLUE task {name!r}; known: {sorted(TASKS)}.")
+        raise ConfigError(
+            f"Unknown GLUE task {name!r}; known: {sorted(TASKS)}."
+        )
     return TASKS[key]

@@ -12,13 +12,14 @@ from keras_mobilebert.data.glue import STSB_RANGE
 from keras_mobilebert.data.glue import GlueFormatError
 from keras_mobilebert.data.glue import make_split
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.utils.errors import MissingDependencyError
 
 
 def _import_tfds():
     try:
         import tensorflow_datasets
     except ImportError:
-        raise ImportError(
+        raise MissingDependencyError(
             "load_glue_tfds needs tensorflow-datasets, which keras-mobilebert "
             "does not install: pip install tensorflow-datasets, or read GLUE's "
             "own files with keras_mobilebert.data.glue.load_glue."

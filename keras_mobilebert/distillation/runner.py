@@ -58,6 +58,7 @@ from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import worker_id
+from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 
@@ -147,12 +148,12 @@ class DistillationRun:
             "lamb", learning_rate
         )
         if checkpoint_every < 1:
-            raise ValueError("checkpoint_every must be at least 1.")
+            raise ConfigError("checkpoint_every must be at least 1.")
         self.checkpoint_every = int(checkpoint_every)
         self.layer_map = layer_map
         self.copy_parts = tuple(copy_parts)
         if init_embeddings not in (None,) + INIT_EMBEDDINGS_CHOICES:
-            raise ValueError(
+            raise ConfigError(
                 f"init_embeddings must be 'auto', 'none', None or one of "
                 f"{METHODS}; got {init_embeddings!r}."
             )
@@ -245,7 +246,7 @@ class DistillationRun:
         if path.exists():
             previous = json.loads(path.read_text())
             if previous != json.loads(json.dumps(record)):
-                raise ValueError(
+                raise ConfigError(
                     f"{self.output_dir} holds a run with different settings "
                     f"({previous}); use another output directory."
                 )

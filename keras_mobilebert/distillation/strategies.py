@@ -24,6 +24,8 @@ at an equal number of steps (auxiliary runs them all in one stage).
 
 import dataclasses
 
+from keras_mobilebert.utils.errors import ConfigError
+
 STRATEGIES = ("auxiliary", "joint", "progressive")
 
 
@@ -71,11 +73,11 @@ def build_stages(strategy, num_layers, layer_steps, pretraining_steps):
     ```
     """
     if strategy not in STRATEGIES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown strategy {strategy!r}; expected one of {STRATEGIES}."
         )
     if layer_steps < 0 or pretraining_steps < 0:
-        raise ValueError("Step counts must be non-negative.")
+        raise ConfigError("Step counts must be non-negative.")
     every = tuple(range(1, num_layers + 1))
     stages = []
     if strategy == "auxiliary":
@@ -164,7 +166,7 @@ def copy_from_teacher(teacher, student, parts=("embeddings", "heads")):
     student_vars = list({id(v): v for v in student_vars}.values())
     by_path = {v.path: v for v in teacher_vars}
     if len(by_path) != len(teacher_vars):
-        raise ValueError("Teacher variable paths are not unique.")
+        raise ConfigError("Teacher variable paths are not unique.")
     copied, skipped = [], []
     for variable in student_vars:
         if not variable.trainable:

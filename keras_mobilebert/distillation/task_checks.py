@@ -8,6 +8,8 @@ targets class by class, so the two must also have the same classes, in
 the same order.
 """
 
+from keras_mobilebert.utils.errors import ConfigError
+
 
 def _tokenizer(model):
     preprocessor = getattr(model, "preprocessor", None)
@@ -29,7 +31,7 @@ def num_classes(model):
 
 def _check_sizes(teacher_size, student_size):
     if teacher_size != student_size:
-        raise ValueError(
+        raise ConfigError(
             f"The teacher's vocabulary has {teacher_size} tokens and the "
             f"student's {student_size}: task distillation feeds both the "
             "same token ids, so they need the same vocabulary."
@@ -62,7 +64,7 @@ def check_same_vocabulary(teacher, student):
     _check_sizes(len(teacher_vocabulary), len(student_vocabulary))
     for index, (a, b) in enumerate(zip(teacher_vocabulary, student_vocabulary)):
         if a != b:
-            raise ValueError(
+            raise ConfigError(
                 f"The teacher's and the student's vocabularies differ at id "
                 f"{index}: {a!r} (teacher) against {b!r} (student); both "
                 f"have {len(student_vocabulary)} tokens."
@@ -72,7 +74,7 @@ def check_same_vocabulary(teacher, student):
         getattr(student_tokenizer, "lowercase", None),
     )
     if lowercase[0] != lowercase[1]:
-        raise ValueError(
+        raise ConfigError(
             f"The teacher's tokenizer has lowercase={lowercase[0]} and the "
             f"student's lowercase={lowercase[1]}: they would split the same "
             "text into different tokens."
@@ -100,14 +102,14 @@ def check_same_labels(
     """
     counts = (num_classes(teacher), num_classes(student))
     if counts[0] != counts[1]:
-        raise ValueError(
+        raise ConfigError(
             f"The teacher predicts {counts[0]} classes and the student "
             f"{counts[1]}: the teacher's logits are the student's targets, "
             "class by class."
         )
     if teacher_label_names is not None and student_label_names is not None:
         if tuple(teacher_label_names) != tuple(student_label_names):
-            raise ValueError(
+            raise ConfigError(
                 f"The teacher's labels {list(teacher_label_names)} differ "
                 f"from the student's {list(student_label_names)} (names or "
                 "order): reorder one so class ids mean the same thing."

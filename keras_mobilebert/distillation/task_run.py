@@ -39,6 +39,7 @@ from keras_mobilebert.distillation.loss_log import write_loss_rows
 from keras_mobilebert.distillation.plotting import TASK_PANELS
 from keras_mobilebert.distillation.plotting import plot_losses
 from keras_mobilebert.utils.distribute import worker_id
+from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 
@@ -108,9 +109,9 @@ class TaskTrainingRun:
         verbose="auto",
     ):
         if steps < 1:
-            raise ValueError(f"steps must be at least 1; received {steps}.")
+            raise ConfigError(f"steps must be at least 1; received {steps}.")
         if checkpoint_every < 1:
-            raise ValueError("checkpoint_every must be at least 1.")
+            raise ConfigError("checkpoint_every must be at least 1.")
         self.trainer = trainer
         self.make_dataset = make_dataset
         self.steps = int(steps)
@@ -143,7 +144,7 @@ class TaskTrainingRun:
         if path.exists():
             previous = json.loads(path.read_text())
             if previous != record:
-                raise ValueError(
+                raise ConfigError(
                     f"{self.output_dir} holds a run with different settings "
                     f"({previous}); use another output directory."
                 )

@@ -17,6 +17,7 @@ from keras_mobilebert.distillation.teachers import ib_bert_teacher
 from keras_mobilebert.models.mobilebert import MobileBertBackbone
 from keras_mobilebert.models.mobilebert import MobileBertPreTrainingModel
 from keras_mobilebert.models.mobilebert import backbone_presets
+from keras_mobilebert.utils.errors import ConfigError
 
 
 def load_teacher(name, weights=None, overrides=None):
@@ -48,7 +49,7 @@ def load_teacher(name, weights=None, overrides=None):
     path = pathlib.Path(name)
     config_path = path / "config.json"
     if not config_path.is_file():
-        raise ValueError(
+        raise ConfigError(
             f"Teacher {name!r} is neither 'minilm_l6', 'ib_bert_en_uncased' "
             "nor a directory with a config.json."
         )
@@ -86,12 +87,12 @@ def build_student(student, overrides=None):
             config = dict(backbone_presets[student]["config"])
             unknown = set(overrides) - set(config)
             if unknown:
-                raise ValueError(f"Unknown student fields: {sorted(unknown)}.")
+                raise ConfigError(f"Unknown student fields: {sorted(unknown)}.")
         config.update(overrides)
         backbone = MobileBertBackbone(**config)
     else:
         if overrides:
-            raise ValueError(
+            raise ConfigError(
                 f"Student overrides need a built-in preset name or a config "
                 f"dict; {student!r} is a preset directory."
             )
@@ -113,7 +114,7 @@ def check_shared_vocabulary(teacher, student):
     teacher_vocab = getattr(teacher, "backbone", teacher).vocabulary_size
     student_vocab = getattr(student, "backbone", student).vocabulary_size
     if teacher_vocab != student_vocab:
-        raise ValueError(
+        raise ConfigError(
             f"Teacher and student vocabularies differ ({teacher_vocab} vs "
             f"{student_vocab}); they must share one."
         )

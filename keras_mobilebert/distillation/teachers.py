@@ -36,6 +36,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_presets import (
 from keras_mobilebert.models.mobilebert.mobilebert_pretraining_model import (  # noqa: E501
     MobileBertPreTrainingModel,
 )
+from keras_mobilebert.utils.errors import ConfigError
 
 
 def _mask_positions_input():
@@ -284,7 +285,7 @@ def ib_bert_teacher(with_heads=True, **overrides):
     config = dict(backbone_presets["ib_bert_en_uncased"]["config"])
     unknown = set(overrides) - set(config) - {"dtype"}
     if unknown:
-        raise ValueError(f"Unknown IB-BERT config fields: {sorted(unknown)}.")
+        raise ConfigError(f"Unknown IB-BERT config fields: {sorted(unknown)}.")
     config.update(overrides)
     backbone = MobileBertBackbone(**config)
     return MobileBertPreTrainingModel(backbone) if with_heads else backbone

@@ -29,6 +29,7 @@ from keras_mobilebert.export import reference_models
 from keras_mobilebert.export.benchmark_models import HF_MODELS
 from keras_mobilebert.export.benchmark_models import MODELS
 from keras_mobilebert.export.benchmark_models import build_model
+from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 BASELINE = ("bert_base", "litert float32")
@@ -249,6 +250,21 @@ def targets(rows, times, per_round):
     return found
 
 
+def check_settings(**settings):
+    """Raise `ConfigError` unless every setting is a positive int.
+
+    Checked before `run_benchmark` makes its output folder.
+
+    Example:
+    ```python
+    check_settings(rounds=10, num_threads=2)
+    ```
+    """
+    for name, value in settings.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive int, got {value!r}.")
+
+
 def run_benchmark(
     output_dir="runs/benchmark",
     models=tuple(MODELS),
@@ -305,6 +321,19 @@ def run_benchmark(
     result = run_benchmark(models=["mobilebert_tiny"], rounds=3)
     ```
     """
+    check_settings(
+        sequence_length=sequence_length,
+        num_threads=num_threads,
+        rounds=rounds,
+        per_round=per_round,
+        finetune_batch_size=finetune_batch_size,
+        finetune_rounds=finetune_rounds,
+        finetune_steps=finetune_steps,
+    )
+    if qa_sequence_length is not None:
+        check_settings(qa_sequence_length=qa_sequence_length)
+    if warmup < 0:
+        raise ConfigError(f"warmup must be >= 0, got {warmup}.")
     latency.quiet_threads()  # Before anything imports torch.
     log = log or (lambda message: None)
     output_dir = pathlib.Path(output_dir)

@@ -11,6 +11,8 @@ from the identity (`trained_like_norms`), as HF's get
 
 import numpy as np
 
+from keras_mobilebert.utils.errors import ConfigError
+
 MODELS = {
     "mobilebert": "MobileBERT (24 layers, 512 wide, 128 bottleneck)",
     "mobilebert_tiny": "MobileBERT-TINY (bottleneck attention, 2 FFNs)",
@@ -88,7 +90,7 @@ def build_model(name, seed=0):
         "mobilebert_tiny": "mobilebert_tiny_en_uncased",
     }
     if name not in presets:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown benchmark model {name!r}; expected one of "
             f"{tuple(MODELS)}."
         )

@@ -1,5 +1,7 @@
 """The errors of a LiteRT export that cannot be delivered."""
 
+from keras_mobilebert.utils.errors import UserInputError
+
 
 class LiteRTExportError(RuntimeError):
     """An export that cannot be delivered; nothing is left at the path.
@@ -14,7 +16,7 @@ class LiteRTExportError(RuntimeError):
     """
 
 
-class UnsupportedOpsError(LiteRTExportError):
+class UnsupportedOpsError(LiteRTExportError, UserInputError):
     """The model needs ops outside the LiteRT builtin op set.
 
     Args:
@@ -32,7 +34,7 @@ class UnsupportedOpsError(LiteRTExportError):
         self.ops = list(ops)
 
 
-class Float16RangeError(LiteRTExportError):
+class Float16RangeError(LiteRTExportError, UserInputError):
     """Activations or weights exceed the float16 range (65504).
 
     Args:

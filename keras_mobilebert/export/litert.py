@@ -31,6 +31,7 @@ from keras_mobilebert.export.verification import float16_message
 from keras_mobilebert.export.verification import float16_range_violations
 from keras_mobilebert.export.verification import verify_and_write
 from keras_mobilebert.quantization import is_quantize_aware
+from keras_mobilebert.utils.errors import ConfigError
 
 
 def to_litert(
@@ -163,7 +164,7 @@ def to_litert(
     mode = export_mode(quantization)
     kind = model_kind(model)
     if mode.needs_quantize_aware_model and not is_quantize_aware(model):
-        raise ValueError(
+        raise ConfigError(
             f"quantization={quantization!r} needs a model made with "
             "keras_mobilebert.quantization.quantize_aware; use 'int8' for "
             "post-training quantization of a float model."
@@ -261,14 +262,14 @@ def _wants_span_metadata(model, kind, metadata):
     """Whether a question answerer's metadata is packed; checks it can be."""
     if kind != "question_answerer":
         if metadata:
-            raise ValueError(
+            raise ConfigError(
                 "metadata=True applies to question answerers; a classifier "
                 "gets its metadata from labels=."
             )
         return False
     has_tokenizer = getattr(model, "preprocessor", None) is not None
     if metadata and not has_tokenizer:
-        raise ValueError(
+        raise ConfigError(
             "Metadata needs the question answerer's tokenizer vocabulary; "
             "the model has no preprocessor."
         )
@@ -288,13 +289,13 @@ def _with_span_metadata(model, tflite_bytes):
 
 def _check_labels(model, kind, labels):
     if kind != "classifier":
-        raise ValueError("labels (metadata) apply to classifiers only.")
+        raise ConfigError("labels (metadata) apply to classifiers only.")
     if len(labels) != model.num_classes:
-        raise ValueError(
+        raise ConfigError(
             f"{len(labels)} labels given for {model.num_classes} classes."
         )
     if getattr(model, "preprocessor", None) is None:
-        raise ValueError(
+        raise ConfigError(
             "Metadata needs the classifier's tokenizer vocabulary; the "
             "classifier has no preprocessor."
         )

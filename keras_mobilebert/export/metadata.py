@@ -23,6 +23,8 @@ the metadata schema (the `metadata` extra); the TFLite model schema from
 import io
 import zipfile
 
+from keras_mobilebert.utils.errors import MissingDependencyError
+
 METADATA_NAME = "TFLITE_METADATA"
 # BertTokenizerOptions appeared in metadata parser version 1.1.0.
 MIN_PARSER_VERSION = "1.1.0"
@@ -48,7 +50,7 @@ def metadata_schema():
     try:
         from mediapipe.tasks.metadata import metadata_schema_py_generated
     except ImportError as error:
-        raise ImportError(
+        raise MissingDependencyError(
             "Writing TFLite metadata needs MediaPipe's metadata schema: "
             'pip install "keras-mobilebert[metadata]"'
         ) from error

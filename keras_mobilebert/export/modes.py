@@ -14,6 +14,8 @@ import dataclasses
 
 import tensorflow as tf
 
+from keras_mobilebert.utils.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class ExportMode:
@@ -103,7 +105,7 @@ class ExportMode:
         }
         unknown = set(overrides or {}) - set(limits)
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown tolerance keys {sorted(unknown)}; expected "
                 f"{sorted(limits)}."
             )
@@ -189,7 +191,7 @@ def export_mode(quantization):
     """
     mode = MODES.get(quantization)
     if mode is None:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown quantization {quantization!r}; expected one of "
             f"{QUANTIZATIONS}."
         )

@@ -15,6 +15,7 @@ from keras_mobilebert.export.signatures import INPUT_NAMES
 from keras_mobilebert.export.signatures import KERAS_INPUTS
 from keras_mobilebert.export.signatures import backbone_of
 from keras_mobilebert.export.signatures import mask_positions_length
+from keras_mobilebert.utils.errors import ConfigError
 
 
 def random_inputs(
@@ -82,7 +83,7 @@ def texts_to_inputs(model, texts, sequence_length=None):
     """
     preprocessor = getattr(model, "preprocessor", None)
     if preprocessor is None:
-        raise ValueError(
+        raise ConfigError(
             "Texts were given but the model has no preprocessor; pass "
             "tokenized inputs instead."
         )
@@ -137,7 +138,7 @@ def _pairs(data):
         return data
     if all(isinstance(p, (list, tuple)) and len(p) == 2 for p in data):
         return [p[0] for p in data], [p[1] for p in data]
-    raise ValueError(
+    raise ConfigError(
         "A question answerer's sample or representative data are "
         "(questions, contexts), a list of (question, context) pairs, SQuAD "
         f"records or input dicts; got a list of {type(data[0]).__name__}."
@@ -170,7 +171,7 @@ def question_answerer_inputs(model, data, sequence_length, count):
     """
     preprocessor = getattr(model, "preprocessor", None)
     if preprocessor is None:
-        raise ValueError(
+        raise ConfigError(
             "(question, context) pairs were given but the question answerer "
             "has no preprocessor; pass input dicts instead."
         )
@@ -228,7 +229,7 @@ def to_samples(model, kind, data, sequence_length, count, seed):
         return question_answerer_inputs(model, data, sequence_length, count)
     data = list(data)
     if not data:
-        raise ValueError("Empty sample or representative data.")
+        raise ConfigError("Empty sample or representative data.")
     if isinstance(data[0], str):
         return texts_to_inputs(model, data[:count], sequence_length)
     return dict_samples(data, count)

@@ -33,6 +33,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor 
     MobileBertTextClassifierPreprocessor,
 )
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 DEFAULT_CONFIG = (
@@ -60,7 +61,7 @@ def complete_config(config, default):
     ```
     """
     if config["dataset"] not in DATASETS:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown dataset {config['dataset']!r}; known: {sorted(DATASETS)}."
         )
     config.setdefault("export", default["export"])

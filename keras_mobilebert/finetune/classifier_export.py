@@ -23,6 +23,7 @@ from keras_mobilebert.export.heldout import heldout_outputs
 from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.export.samples import dict_samples
 from keras_mobilebert.metrics.glue import glue_metrics
+from keras_mobilebert.utils.errors import ConfigError
 
 EXPORT_FIELDS = ("quantization", "num_representative", "metadata")
 
@@ -43,7 +44,7 @@ def check_export_config(export, fields=EXPORT_FIELDS):
         return
     unknown = set(export) - set(fields)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown export fields {sorted(unknown)}; known: "
             f'{list(fields)} (or "export": null to skip it).'
         )
@@ -52,7 +53,7 @@ def check_export_config(export, fields=EXPORT_FIELDS):
         q for q in QUANTIZATIONS if not MODES[q].needs_quantize_aware_model
     ]
     if export.get("quantization") not in modes:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown export quantization {export.get('quantization')!r}; "
             f"expected one of {modes}."
         )

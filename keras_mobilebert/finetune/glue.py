@@ -35,6 +35,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 DEFAULT_CONFIG = (
@@ -86,12 +87,12 @@ def complete_config(config, default):
             s for s in task.splits if s.startswith("validation")
         )
     if config["eval_split"] not in task.splits:
-        raise ValueError(
+        raise ConfigError(
             f"eval_split {config['eval_split']!r} is not a split of "
             f"{task.name}: {list(task.splits)}."
         )
     if not (config["epochs"] or config["train_steps"]):
-        raise ValueError("Set epochs or train_steps (both are empty).")
+        raise ConfigError("Set epochs or train_steps (both are empty).")
     check_export_config(config["export"])
 
 

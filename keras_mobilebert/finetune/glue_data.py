@@ -13,6 +13,7 @@ import numpy as np
 from keras_mobilebert.data.glue import load_glue
 from keras_mobilebert.data.glue_tasks import glue_task
 from keras_mobilebert.data.length_buckets import pack_texts
+from keras_mobilebert.utils.errors import ConfigError
 
 # The task zips GLUE's own `download_glue_data.py` fetches. MRPC has none
 # (GLUE builds it from Microsoft's files): give its folder instead.
@@ -40,7 +41,7 @@ def glue_source(task, data=None):
         return data
     name = glue_task(task).name
     if name not in GLUE_DOWNLOADS:
-        raise ValueError(
+        raise ConfigError(
             f"GLUE has no download of {name}'s files; set the config's "
             "data field to the folder that holds its train.tsv and dev.tsv."
         )
@@ -123,7 +124,7 @@ def load_task_data(config):
     train = load_glue(config["task"], "train", source)
     evaluation = load_glue(config["task"], config["eval_split"], source)
     if evaluation.labels is None:
-        raise ValueError(
+        raise ConfigError(
             f"eval_split {config['eval_split']!r} of {evaluation.task} has no "
             "labels (GLUE's test files are scored by its server); use a "
             "validation split."

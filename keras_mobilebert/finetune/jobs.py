@@ -16,6 +16,7 @@ from keras_mobilebert.finetune import classification
 from keras_mobilebert.finetune import glue
 from keras_mobilebert.finetune import squad
 from keras_mobilebert.finetune import task_distillation
+from keras_mobilebert.utils.errors import ConfigError
 
 DEFAULT_JOB = "classification"
 
@@ -75,7 +76,7 @@ def finetune_job(name):
     ```
     """
     if name not in JOBS:
-        raise ValueError(f"Unknown job {name!r}; known: {sorted(JOBS)}.")
+        raise ConfigError(f"Unknown job {name!r}; known: {sorted(JOBS)}.")
     return JOBS[name]
 
 

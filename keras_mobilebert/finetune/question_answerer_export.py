@@ -19,6 +19,7 @@ from keras_mobilebert.export.samples import dict_samples
 from keras_mobilebert.export.signatures import model_kind
 from keras_mobilebert.finetune.classifier_export import check_export_config
 from keras_mobilebert.finetune.classifier_export import missing_interpreter
+from keras_mobilebert.utils.errors import ConfigError
 
 EXPORT_FIELDS = ("quantization", "num_representative", "num_evaluation")
 
@@ -43,7 +44,7 @@ def check_question_answerer_export(export, model=None):
     try:
         model_kind(model)
     except TypeError as e:
-        raise ValueError(
+        raise ConfigError(
             f"The export step cannot run: {e} Set the config's "
             '"export" to null to fine-tune without exporting.'
         ) from None

@@ -41,6 +41,7 @@ from keras_mobilebert.distillation.checkpoints import collect
 from keras_mobilebert.distillation.checkpoints import load_npz
 from keras_mobilebert.distillation.checkpoints import save_npz
 from keras_mobilebert.distillation.fault_injection import kill_callback
+from keras_mobilebert.utils.errors import ConfigError
 
 PROGRESS = "progress.npz"
 
@@ -62,7 +63,7 @@ def batch_order(num_rows, batch_size, epochs, seed):
     """
     steps_per_epoch = num_rows // batch_size
     if steps_per_epoch == 0:
-        raise ValueError(
+        raise ConfigError(
             f"The training data has {num_rows} rows, fewer than one batch "
             f"of {batch_size}; lower batch_size or add data."
         )
@@ -176,13 +177,13 @@ def fit_resumably(
     ```
     """
     if checkpoint_every < 1:
-        raise ValueError(
+        raise ConfigError(
             f"checkpoint_every must be >= 1, got {checkpoint_every}."
         )
     strategy = model.distribute_strategy
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
-        raise ValueError(
+        raise ConfigError(
             f"batch_size {batch_size} (the global batch) does not split "
             f"evenly across {replicas} replicas."
         )
@@ -208,7 +209,7 @@ def fit_resumably(
     if progress.exists():
         saved, meta = load_npz(progress)
         if meta["record"] != record:
-            raise ValueError(
+            raise ConfigError(
                 f"{progress} is the checkpoint of a run with other data or "
                 "settings; delete it or use another output directory."
             )

@@ -57,6 +57,9 @@ from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import DISTRIBUTE_STRATEGIES
 from keras_mobilebert.utils.distribute import make_distribute_strategy
 from keras_mobilebert.utils.distribute import worker_id
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import MissingInputError
+from keras_mobilebert.utils.errors import UnreachableSourceError
 from keras_mobilebert.utils.files import atomic_path
 
 DEFAULT_CONFIG = (
@@ -120,36 +123,36 @@ def complete_config(config, default):
     for name in POSITIVE_INTS:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+            raise ConfigError(f"{name} must be a positive int, got {value!r}.")
     for name in ("max_train_examples", "max_dev_examples"):
         value = config[name]
         if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(
+            raise ConfigError(
                 f"{name} must be null or a positive int, got {value!r}."
             )
     if config["sequence_length"] < config["max_question_length"] + 4:
-        raise ValueError(
+        raise ConfigError(
             f"sequence_length {config['sequence_length']} leaves no room "
             f"for context after max_question_length "
             f"{config['max_question_length']}, [CLS] and two [SEP]."
         )
     if not 0 <= config["warmup_fraction"] < 1:
-        raise ValueError(
+        raise ConfigError(
             f"warmup_fraction must be in [0, 1), got "
             f"{config['warmup_fraction']!r}."
         )
     if not config["learning_rate"] > 0:
-        raise ValueError(
+        raise ConfigError(
             f"learning_rate must be positive, got {config['learning_rate']!r}."
         )
     if config["distribute"] not in DISTRIBUTE_STRATEGIES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown distribute {config['distribute']!r}; known: "
             f"{list(DISTRIBUTE_STRATEGIES)}."
         )
     for name in ("train", "dev"):
         if not isinstance(config[name], str) or not config[name]:
-            raise ValueError(
+            raise ConfigError(
                 f"{name} must name a SQuAD JSON file or URL, got "
                 f"{config[name]!r}."
             )
@@ -174,9 +177,9 @@ def read_examples(source, role):
     try:
         return read_squad(source)
     except FileNotFoundError as e:
-        raise FileNotFoundError(f"The {role} file: {e}") from None
+        raise MissingInputError(f"The {role} file: {e}") from None
     except OSError as e:
-        raise OSError(
+        raise UnreachableSourceError(
             f"The {role} file {source} could not be fetched ({e}). Offline, "
             f"give a local SQuAD JSON file as {role} (finetune-squad "
             f"--{role} PATH, or the config's {role!r} field)."
@@ -223,7 +226,7 @@ def build_question_answerer(config):
     tokenizer = starting_tokenizer(config["preset"], init)
     check_vocabulary(backbone, tokenizer, init)
     if config["sequence_length"] > backbone.max_sequence_length:
-        raise ValueError(
+        raise ConfigError(
             f"sequence_length {config['sequence_length']} exceeds the "
             f"backbone's max_sequence_length {backbone.max_sequence_length} "
             f"(init {init!r})."

@@ -33,6 +33,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
 from keras_mobilebert.models.mobilebert.mobilebert_tokenizer import (
     MobileBertTokenizer,
 )
+from keras_mobilebert.utils.errors import ConfigError
 
 INITS = ("random", "pretrained", "teacher_word_table")
 # Inits that build the preset's architecture (overrides allowed) instead
@@ -45,7 +46,7 @@ WORD_TABLE_TEACHER = "minilm_l6"
 def _directory(init):
     path = pathlib.Path(init)
     if not (path / "config.json").is_file():
-        raise ValueError(
+        raise ConfigError(
             f"init {init!r} is neither one of {INITS} nor a directory with a "
             "config.json (a KerasHub preset or a Hugging Face MobileBERT "
             "snapshot)."
@@ -86,7 +87,7 @@ def starting_backbone(preset, init="random", backbone_overrides=None):
             )
         return backbone
     if overrides:
-        raise ValueError(
+        raise ConfigError(
             f"backbone_overrides {sorted(overrides)} change the architecture "
             f"of init {init!r}, whose weights fix it; use them with init "
             f"{' or '.join(repr(i) for i in ARCHITECTURE_INITS)} only."
@@ -134,7 +135,7 @@ def check_vocabulary(backbone, tokenizer, init):
     """
     size = tokenizer.vocabulary_size()
     if size != backbone.vocabulary_size:
-        raise ValueError(
+        raise ConfigError(
             f"init {init!r}: the tokenizer has {size} tokens but the "
             f"backbone's word table has {backbone.vocabulary_size} rows; "
             "give a preset whose vocabulary matches the weights."

@@ -45,6 +45,8 @@ from keras_mobilebert.finetune.task_teacher import teacher_classifier
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
 from keras_mobilebert.utils.distribute import make_distribute_strategy
+from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import InputFormatError
 
 DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "distill_task_sst2.json"
@@ -74,19 +76,19 @@ def complete_config(config, default):
         given = config.get(key) or {}
         unknown = set(given) - set(default[key])
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"Unknown {key} fields {sorted(unknown)}; known: "
                 f"{sorted(default[key])}."
             )
         config[key] = {**default[key], **given}
     glue.complete_config(config, default)
     if not 0.0 <= config["hard_label_weight"] <= 1.0:
-        raise ValueError(
+        raise ConfigError(
             "hard_label_weight must be in [0, 1]; received "
             f"{config['hard_label_weight']}."
         )
     if config["temperature"] <= 0:
-        raise ValueError(
+        raise ConfigError(
             f"temperature must be positive; received {config['temperature']}."
         )
     # Checked here, not only when augmenting: that comes after the teacher
@@ -96,7 +98,7 @@ def complete_config(config, default):
 
 def _check_min_words(min_words):
     if not isinstance(min_words, int) or min_words < 0:
-        raise ValueError(
+        raise ConfigError(
             "augmentation.min_words must be a non-negative integer; "
             f"received {min_words!r}."
         )
@@ -127,20 +129,20 @@ def read_unlabelled(path, num_segments):
                 continue
             fields = line.split("\t") if num_segments > 1 else [line]
             if len(fields) != num_segments:
-                raise ValueError(
+                raise InputFormatError(
                     f"{path}, line {number}: expected {num_segments} "
                     f"tab-separated fields (a sentence pair), found "
                     f"{len(fields)}."
                 )
             for index, (segment, text) in enumerate(zip(segments, fields)):
                 if not text.strip():
-                    raise ValueError(
+                    raise InputFormatError(
                         f"{path}, line {number}, field {index + 1}: the "
                         "sentence is empty."
                     )
                 segment.append(text)
     if not segments[0]:
-        raise ValueError(f"{path} holds no text.")
+        raise InputFormatError(f"{path} holds no text.")
     return segments
 
 
@@ -178,7 +180,7 @@ def augmentation_sources(texts, min_words, max_sources, seed):
     )
     if not len(eligible):
         longest = max((len(t.split()) for t in texts), default=0)
-        raise ValueError(
+        raise ConfigError(
             f"augmentation.min_words is {min_words}, but the longest "
             f"training text has {longest} words: nothing to augment."
         )
@@ -237,19 +239,29 @@ def _augmented_text(config, train, evaluation, teacher, vocabulary, log):
     return segments
 
 
-def _extra_text(config, train, evaluation, teacher, vocabulary, log):
+def _given_text(config, evaluation):
+    """The user's unlabelled text, or None: read and checked before the
+    teacher's fine-tuning, so a bad file fails before anything is written.
+    """
+    if not config["unlabelled_text"]:
+        return None
+    num_segments = glue_task(evaluation.task).num_segments
+    given = read_unlabelled(config["unlabelled_text"], num_segments)
+    # The user's text must not be evaluation text.
+    check_disjoint(
+        given[0],
+        evaluation.segments[0],
+        f"{evaluation.task} {evaluation.split}",
+    )
+    return given
+
+
+def _extra_text(config, train, evaluation, teacher, vocabulary, given, log):
     """Augmented and user-given text, as a tuple of segment lists."""
     segments = _augmented_text(
         config, train, evaluation, teacher, vocabulary, log
     )
-    if config["unlabelled_text"]:
-        given = read_unlabelled(config["unlabelled_text"], len(segments))
-        # The user's text must not be evaluation text.
-        check_disjoint(
-            given[0],
-            evaluation.segments[0],
-            f"{evaluation.task} {evaluation.split}",
-        )
+    if given is not None:
         for segment, texts in zip(segments, given):
             segment.extend(texts)
         log(f"unlabelled text: {len(given[0])} examples")
@@ -301,7 +313,7 @@ def load_teacher_classifier(config, data, student, output_dir, strategy, log):
 
 
 def _teacher_labelled_data(
-    config, data, teacher, preprocessor, output_dir, log
+    config, data, teacher, preprocessor, output_dir, given, log
 ):
     """`(packed, teacher logits, gold labels)` of all the text to learn.
 
@@ -313,7 +325,7 @@ def _teacher_labelled_data(
     train = data.train
     vocabulary = preprocessor.tokenizer.get_vocabulary()
     extra = _extra_text(
-        config, train, data.evaluation, teacher, vocabulary, log
+        config, train, data.evaluation, teacher, vocabulary, given, log
     )
     packed = data.train_packed
     logits = cached_teacher_logits(
@@ -361,6 +373,7 @@ def run_distill_task(config, output_dir, log=print):
     task = glue_task(config["task"])
     strategy = make_distribute_strategy(config["distribute"])
     train, evaluation = load_task_data(config)
+    given = _given_text(config, evaluation)
     with strategy.scope():
         student = build_classifier(config, glue.num_outputs(task.name))
     data = pack_task_data(student.preprocessor, train, evaluation)
@@ -379,7 +392,7 @@ def run_distill_task(config, output_dir, log=print):
     log(f"teacher: {task.name} {evaluation.split} {teacher_metrics}")
     timer.done("teacher")
     packed, logits, labels = _teacher_labelled_data(
-        config, data, teacher, student.preprocessor, output_dir, log
+        config, data, teacher, student.preprocessor, output_dir, given, log
     )
     timer.done("teacher logits")
 

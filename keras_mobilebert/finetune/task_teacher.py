@@ -36,6 +36,7 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor 
     MobileBertTextClassifierPreprocessor,
 )
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 LABELS_FILE = "labels.json"
@@ -136,7 +137,7 @@ def teacher_classifier(source, num_outputs, preprocessor):
             ),
             compile=False,
         )
-    raise ValueError(
+    raise ConfigError(
         f"Teacher {source!r} is a {type(backbone).__name__}; a teacher to "
         "fine-tune is a BERT or MobileBERT backbone (or give a fine-tuned "
         "classifier preset directory)."

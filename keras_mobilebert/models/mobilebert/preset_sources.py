@@ -17,6 +17,8 @@ reloading a module is harmless.
 import collections
 import pathlib
 
+from keras_mobilebert.utils.errors import UserInputError
+
 PresetSource = collections.namedtuple(
     "PresetSource", ["name", "matches", "load"]
 )
@@ -30,7 +32,7 @@ _IMPORT_HINT = (
 )
 
 
-class ConverterNotRegisteredError(LookupError):
+class ConverterNotRegisteredError(LookupError, UserInputError):
     """No converter has registered for what `from_preset` was asked."""
 
 

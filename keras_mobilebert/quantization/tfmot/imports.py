@@ -8,6 +8,8 @@ import os
 
 import tensorflow as tf
 
+from keras_mobilebert.utils.errors import MissingDependencyError
+
 INSTALL_HINT = "pip install keras-mobilebert[tfmot]"
 LEGACY_KERAS_VARIABLE = "TF_USE_LEGACY_KERAS"
 
@@ -38,7 +40,7 @@ def import_tfmot():
         import tensorflow_model_optimization
         import tf_keras
     except ImportError as error:
-        raise ImportError(
+        raise MissingDependencyError(
             "The TF-MOT quantization path needs tensorflow-model-optimization "
             f"and tf-keras: {INSTALL_HINT}. ({error})"
         ) from error
