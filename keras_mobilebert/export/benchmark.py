@@ -32,6 +32,8 @@ from keras_mobilebert.export.benchmark_models import build_model
 from keras_mobilebert.utils.files import atomic_path
 
 BASELINE = ("bert_base", "litert float32")
+# The runtime of rows timing another LiteRT file (`compare`).
+COMPARED = "litert (compared)"
 LITERT_MODES = ("float32", "dynamic", "int8")
 # What can be timed: the Keras model, LiteRT files of these export modes,
 # ONNX Runtime (fp32 and dynamic int8 of the HF model), HF PyTorch, and
@@ -188,6 +190,52 @@ def _ratio_rows(rows, times, per_round):
         )
 
 
+def comparison(rows, times, per_round, model):
+    """Compared files and our LiteRT files over our dynamic-range file.
+
+    Args:
+        rows: benchmark rows.
+        times: the `interleave` result the rows come from.
+        per_round: int.
+        model: our model whose files are the reference (the first one).
+
+    Returns:
+        A list of dicts: `model`, `runtime`, `reference`,
+        `median_per_round`, `of_medians`; empty without compared rows.
+
+    Example:
+    ```python
+    for c in comparison(rows, times, 1, "mobilebert"):
+        print(c["model"], c["median_per_round"])
+    ```
+    """
+    compared = [r for r in rows if r["runtime"] == COMPARED]
+    if not compared:
+        return []
+    shape = compared[0]["shape"]
+    ours = [
+        r
+        for r in rows
+        if r["shape"] == shape
+        and r["model"] == model
+        and r["runtime"].startswith("litert ")
+    ]
+    if not ours:
+        return []
+    reference = next(
+        (r for r in ours if r["runtime"] == "litert dynamic"), ours[0]
+    )
+    return [
+        {
+            "model": r["model"],
+            "runtime": r["runtime"],
+            "reference": f"{model} {reference['runtime']}",
+            **latency.round_ratio(times, r["key"], reference["key"], per_round),
+        }
+        for r in compared + ours
+    ]
+
+
 def targets(rows, times, per_round):
     """Issue 14's target ratios (`benchmark_report.TARGETS`) per shape.
 
@@ -263,6 +311,7 @@ def run_benchmark(
     finetune_rounds=3,
     finetune_steps=2,
     reuse_files=False,
+    compare=None,
     build=build_model,
     build_torch=reference_models.build_torch_model,
     log=print,
@@ -291,6 +340,12 @@ def run_benchmark(
         finetune_steps: int. Training steps of each trainer per round.
         reuse_files: bool. Reuse exported files already in `output_dir`
             (same model, mode and length; written by an earlier run).
+        compare: dict of a name to another `.tflite` file (a Model Maker
+            export, say), timed interleaved with ours at the classification
+            shape, with the same inputs (matched by name or order,
+            `latency.match_inputs`), threads and rounds; the report gives
+            every such file and our LiteRT files of the first model as
+            ratios to our dynamic-range file.
         build: callable from a model name to a Keras backbone
             (`benchmark_models.build_model`).
         build_torch: callable `(name, task=None)` to an HF model
@@ -436,6 +491,20 @@ def run_benchmark(
                         file_mib=info["path"].stat().st_size / 2**20,
                         relative_error=info["max_abs_error"] / info["scale"],
                     )
+    for name, path in (compare or {}).items():
+        first = keras_models[shapes[0][2][0]]
+        ids = latency.token_ids(
+            sequence_length, vocabulary_size=first.vocabulary_size
+        )
+        add(
+            shapes[0][0],
+            sequence_length,
+            name,
+            COMPARED,
+            latency.litert_runner(path, ids, num_threads),
+            file_mib=pathlib.Path(path).stat().st_size / 2**20,
+            path=str(path),
+        )
     log(f"timing {len(runners)} rows in {rounds} interleaved rounds")
     times = latency.interleave(
         runners, rounds, per_round, warmup=warmup, log=log
@@ -444,6 +513,7 @@ def run_benchmark(
         r.update(latency.timing_summary(times[r["key"]]))
     _ratio_rows(rows, times, per_round)
     found = targets(rows, times, per_round)
+    compared = comparison(rows, times, per_round, models[0])
     finetune = {}
     if "finetune" in wanted and "mobilebert" in models:
         log("fine-tuning throughput: keras_mobilebert fit vs HF PyTorch")
@@ -461,7 +531,7 @@ def run_benchmark(
         settings["finetune_batch_size"] = finetune_batch_size
     settings["machine_after"] = benchmark_report.machine_state()
     report = benchmark_report.format_report(
-        rows, found, finetune, settings, notes
+        rows, found, finetune, settings, notes, compared
     )
     log("\n" + report)
     with atomic_path(output_dir / "benchmark.md") as tmp:
@@ -471,6 +541,7 @@ def run_benchmark(
     result = {
         "rows": rows,
         "targets": found,
+        "comparison": compared,
         "finetune": finetune,
         "settings": settings,
         "notes": notes,
