@@ -20,7 +20,9 @@ With seeded random weights (every NoNorm scale and bias drawn away from
 - `model_maker/checkpoint/model-0001.*`: a MediaPipe Model Maker BERT text
   classifier (`hub.KerasLayer` of that SavedModel, `Dropout`,
   `Dense(num_classes, softmax, name="output")`), fitted one epoch and saved
-  by `ModelCheckpoint(save_weights_only=True)` as Model Maker does;
+  by `ModelCheckpoint(save_weights_only=True)` as Model Maker does (with
+  `--released`, saved unfitted by `save_weights`, the same kind of file
+  without optimizer slots: a fit of 24 blocks traces for minutes);
 - `io.npz`: padded inputs (the second row half padding) and the encoder's
   `sequence_output`, `pooled_output` and the classifier's probabilities.
 
@@ -109,6 +111,66 @@ def make_inputs(config, length, rng):
     return ids, mask, types
 
 
+INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
+
+
+def save_hub_savedmodel(encoder, config, out):
+    """The TF Hub export (official/nlp/tools/export_tfhub_lib.py).
+
+    A Keras model with dict inputs over the encoder, the vocabulary (a
+    made-up one of the config's size, `out/vocab.txt`) as an asset and a
+    `do_lower_case` variable, saved to `out/savedmodel`.
+    """
+    import tensorflow as tf
+    import tf_keras
+
+    vocab = out / "vocab.txt"
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens += [f"w{i}" for i in range(config["word_vocab_size"] - 5)]
+    vocab.write_text("\n".join(tokens) + "\n")
+    inputs = {
+        n: tf_keras.layers.Input(shape=(None,), dtype=tf.int32, name=n)
+        for n in INPUT_NAMES
+    }
+    core = tf_keras.Model(
+        inputs=inputs, outputs=encoder([inputs[n] for n in INPUT_NAMES])
+    )
+    core.vocab_file = tf.saved_model.Asset(str(vocab))
+    core.do_lower_case = tf.Variable(True, trainable=False)
+    saved = out / "savedmodel"
+    core.save(str(saved), include_optimizer=False, save_format="tf")
+    return saved
+
+
+def model_maker_classifier(saved, num_classes, rng):
+    """MediaPipe Model Maker's `_BertClassifier._create_model` over `saved`.
+
+    `hub.KerasLayer`, `Dropout(0.1)` on the pooled output and
+    `Dense(num_classes, softmax, name="output")`, its weights seeded.
+    """
+    import tensorflow as tf
+    import tensorflow_hub as hub
+    import tf_keras
+
+    hub_layer = hub.KerasLayer(str(saved), trainable=True)
+    inputs = {
+        n: tf_keras.layers.Input(shape=(None,), dtype=tf.int32, name=n)
+        for n in INPUT_NAMES
+    }
+    pooled = hub_layer(inputs)["pooled_output"]
+    x = tf_keras.layers.Dropout(rate=0.1)(pooled)
+    probs = tf_keras.layers.Dense(
+        num_classes,
+        kernel_initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02),
+        name="output",
+        activation="softmax",
+        dtype=tf.float32,
+    )(x)
+    classifier = tf_keras.Model(inputs=inputs, outputs=probs)
+    randomize(classifier.get_layer("output").variables, rng)
+    return classifier
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
@@ -127,7 +189,6 @@ def main():
     args = parser.parse_args()
 
     import tensorflow as tf
-    import tensorflow_hub as hub
     import tf_keras
     from official.nlp.modeling.networks import MobileBERTEncoder
 
@@ -146,63 +207,38 @@ def main():
     tf.train.Checkpoint(encoder=encoder).save(str(out / "tfm_checkpoint/ckpt"))
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
-    # The TF Hub export (official/nlp/tools/export_tfhub_lib.py): a Keras
-    # model with dict inputs over the encoder, the vocabulary as an asset.
+    names = INPUT_NAMES
+    saved = save_hub_savedmodel(encoder, config, out)
     vocab = out / "vocab.txt"
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokens += [f"w{i}" for i in range(config["word_vocab_size"] - 5)]
-    vocab.write_text("\n".join(tokens) + "\n")
-    names = ("input_word_ids", "input_mask", "input_type_ids")
-    inputs = {
-        n: tf_keras.layers.Input(shape=(None,), dtype=tf.int32, name=n)
-        for n in names
-    }
-    core = tf_keras.Model(
-        inputs=inputs, outputs=encoder([inputs[n] for n in names])
-    )
-    core.vocab_file = tf.saved_model.Asset(str(vocab))
-    core.do_lower_case = tf.Variable(True, trainable=False)
-    saved = out / "savedmodel"
-    core.save(str(saved), include_optimizer=False, save_format="tf")
     with tarfile.open(out / "savedmodel.tar.gz", "w:gz") as tar:
         for path in sorted(saved.rglob("*")):
             tar.add(path, arcname=str(path.relative_to(saved)), recursive=False)
-
-    # MediaPipe Model Maker's _BertClassifier._create_model over that file.
-    hub_layer = hub.KerasLayer(str(saved), trainable=True)
-    mm_inputs = {
-        n: tf_keras.layers.Input(shape=(None,), dtype=tf.int32, name=n)
-        for n in names
-    }
-    pooled = hub_layer(mm_inputs)["pooled_output"]
-    x = tf_keras.layers.Dropout(rate=0.1)(pooled)
-    probs = tf_keras.layers.Dense(
-        NUM_CLASSES,
-        kernel_initializer=tf_keras.initializers.TruncatedNormal(stddev=0.02),
-        name="output",
-        activation="softmax",
-        dtype=tf.float32,
-    )(x)
-    classifier = tf_keras.Model(inputs=mm_inputs, outputs=probs)
-    head = classifier.get_layer("output")
-    randomize(head.variables, rng)
-    classifier.compile(
-        optimizer=tf_keras.optimizers.Adam(1e-5),
-        loss="sparse_categorical_crossentropy",
-    )
+    classifier = model_maker_classifier(saved, NUM_CLASSES, rng)
     checkpoints = out / "model_maker" / "checkpoint"
-    classifier.fit(
-        dict(zip(names, (ids, mask, types))),
-        np.array([0, 2], "int32"),
-        epochs=1,
-        verbose=0,
-        callbacks=[
-            tf_keras.callbacks.ModelCheckpoint(
-                str(checkpoints / "model-{epoch:04d}"), save_weights_only=True
-            )
-        ],
-    )
-    classified = classifier(dict(zip(names, (ids, mask, types))))
+    batch = dict(zip(names, (ids, mask, types)))
+    if args.released:
+        # A fit of the 24-block model traces for minutes; the weights file
+        # is the same kind, only without optimizer slots (the tiny fixture
+        # has them).
+        classifier.save_weights(str(checkpoints / "model-0001"))
+    else:
+        classifier.compile(
+            optimizer=tf_keras.optimizers.Adam(1e-5),
+            loss="sparse_categorical_crossentropy",
+        )
+        classifier.fit(
+            batch,
+            np.array([0, 2], "int32"),
+            epochs=1,
+            verbose=0,
+            callbacks=[
+                tf_keras.callbacks.ModelCheckpoint(
+                    str(checkpoints / "model-{epoch:04d}"),
+                    save_weights_only=True,
+                )
+            ],
+        )
+    classified = classifier(batch, training=False)
     # The fit moved the encoder's weights in the classifier only: the
     # classifier's own outputs are its reference.
     np.savez(
