@@ -46,38 +46,41 @@ import tarfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-# MobileBERTEncoder's keyword arguments. The released configuration
-# (mobilebert_en_uncased_L-24_H-128_B-512_A-4_F-4_OPT) is the class's
-# defaults, written out so the tiny one differs visibly.
-RELEASED = {
-    "word_vocab_size": 30522,
-    "word_embed_size": 128,
-    "type_vocab_size": 2,
-    "max_sequence_length": 512,
-    "num_blocks": 24,
-    "hidden_size": 512,
-    "num_attention_heads": 4,
-    "intermediate_size": 512,
-    "intermediate_act_fn": "relu",
-    "intra_bottleneck_size": 128,
-    "key_query_shared_bottleneck": True,
-    "num_feedforward_networks": 4,
-    "normalization_type": "no_norm",
-    "classifier_activation": False,
+# The tiny configuration: MobileBERTEncoder's defaults (the released
+# configuration) with these changes.
+TINY = {
+    "word_vocab_size": 60,
+    "word_embed_size": 8,
+    "max_sequence_length": 24,
+    "num_blocks": 2,
+    "hidden_size": 24,
+    "num_attention_heads": 2,
+    "intermediate_size": 16,
+    "intra_bottleneck_size": 8,
+    "num_feedforward_networks": 2,
 }
-TINY = dict(
-    RELEASED,
-    word_vocab_size=60,
-    word_embed_size=8,
-    max_sequence_length=24,
-    num_blocks=2,
-    hidden_size=24,
-    num_attention_heads=2,
-    intermediate_size=16,
-    intra_bottleneck_size=8,
-    num_feedforward_networks=2,
-)
 NUM_CLASSES = 3
+
+
+def released_config():
+    """`MobileBERTEncoder.__init__`'s defaults, read from Model Garden itself.
+
+    They are the released configuration
+    (mobilebert_en_uncased_L-24_H-128_B-512_A-4_F-4_OPT); the converter's
+    default must equal them, and the full-size check passes no config.
+    """
+    import inspect
+
+    from official.nlp.modeling.networks import MobileBERTEncoder
+
+    parameters = inspect.signature(MobileBERTEncoder.__init__).parameters
+    return {
+        name: p.default
+        for name, p in parameters.items()
+        if p.default is not inspect.Parameter.empty
+        # How the mask is fed, not what is computed.
+        and name != "input_mask_dtype"
+    }
 
 
 def randomize(variables, rng):
@@ -192,7 +195,9 @@ def main():
     import tf_keras
     from official.nlp.modeling.networks import MobileBERTEncoder
 
-    config = RELEASED if args.released else TINY
+    config = released_config()
+    if not args.released:
+        config.update(TINY)
     length = args.length or (128 if args.released else 12)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
