@@ -351,7 +351,10 @@ def _extract(archive, directory):
                     f"{archive}: member {member.name} is not a plain file "
                     "or folder; refused."
                 )
-        tar.extractall(directory, members=members)
+        # Members are checked above; the "data" filter (Python 3.11.4+)
+        # also drops modes and owners.
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(directory, members=members, **safe)
     found = sorted(directory.rglob("saved_model.pb"))
     if not found:
         raise ConversionError(f"{archive} holds no saved_model.pb.")

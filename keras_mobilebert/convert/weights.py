@@ -461,7 +461,7 @@ def export_tensors(entries, scheme):
 
     Args:
         entries: list of `Entry`.
-        scheme: `"hf"`, `"gr"` or `"tfm"`.
+        scheme: `"hf"` or `"gr"`.
 
     Example:
     ```python
@@ -471,14 +471,9 @@ def export_tensors(entries, scheme):
     out = {}
     for entry in entries:
         value = np.asarray(entry.variable.numpy())
-        if scheme == "tfm":
-            name = entry.tfm_name
-            value = value.reshape(entry.tfm_shape or value.shape)
-        elif scheme == "hf":
-            name = entry.hf_name
-            value = value.T if entry.hf_transpose else value
+        if scheme == "hf":
+            name, transpose = entry.hf_name, entry.hf_transpose
         else:
-            name = entry.gr_name
-            value = value.T if entry.gr_transpose else value
-        out[name] = np.ascontiguousarray(value)
+            name, transpose = entry.gr_name, entry.gr_transpose
+        out[name] = np.ascontiguousarray(value.T if transpose else value)
     return out
