@@ -52,6 +52,16 @@ def register(subparsers):
     parser.add_argument("--finetune-rounds", type=int, default=3)
     parser.add_argument("--finetune-steps", type=int, default=2)
     parser.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="NAME=FILE.tflite",
+        help="Other LiteRT files (a Model Maker export, ...) timed "
+        "interleaved with ours at --sequence-length, same inputs (matched by "
+        "name or order), threads and rounds; reported as ratios to our "
+        "dynamic-range file.",
+    )
+    parser.add_argument(
         "--reuse-files",
         action="store_true",
         help="Reuse the exported files an earlier run left in --output.",
@@ -68,8 +78,20 @@ def run(args):
     run(parser.parse_args(["benchmark", "--models", "mobilebert_tiny"]))
     ```
     """
-    from keras_mobilebert.export.benchmark import run_benchmark
+    import pathlib
 
+    from keras_mobilebert.export.benchmark import run_benchmark
+    from keras_mobilebert.utils.errors import ConfigError
+    from keras_mobilebert.utils.errors import MissingInputError
+
+    compare = {}
+    for item in args.compare:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--compare takes NAME=FILE.tflite, not {item!r}")
+        if not pathlib.Path(path).is_file():
+            raise MissingInputError(f"--compare {name}: no file {path}")
+        compare[name] = path
     run_benchmark(
         output_dir=args.output,
         models=args.models,
@@ -84,6 +106,7 @@ def run(args):
         finetune_rounds=args.finetune_rounds,
         finetune_steps=args.finetune_steps,
         reuse_files=args.reuse_files,
+        compare=compare,
     )
 
 

@@ -2,15 +2,19 @@
 
 SRC may be a local Hugging Face snapshot directory, an `hf://owner/name`
 handle, a built-in preset name with a Hugging Face source
-(`mobilebert_en_uncased`), or an original TF1 checkpoint (its prefix, its
-`.index` file or its directory). The preset is written atomically: a failed
-conversion leaves nothing at DST_PRESET_DIR. `--to-huggingface` goes the
-other way, from a keras_mobilebert preset to an HF snapshot.
+(`mobilebert_en_uncased`), an original TF1 checkpoint (its prefix, its
+`.index` file or its directory), or a TF Model Garden file: a TF2 checkpoint
+of `MobileBERTEncoder`, its TF Hub / Kaggle SavedModel (folder or
+`.tar.gz`) or a MediaPipe Model Maker text-classifier checkpoint. The preset
+is written atomically: a failed conversion leaves nothing at DST_PRESET_DIR.
+`--to-huggingface` goes the other way, from a keras_mobilebert preset to an
+HF snapshot.
 
 Example:
 ```
 keras-mobilebert convert hf://google/mobilebert-uncased ./mobilebert_preset
 keras-mobilebert convert uncased_L-24_H-128_B-512_A-4_F-4_OPT/ ./preset
+keras-mobilebert convert mobilebert_tfhub_savedmodel.tar.gz ./preset
 keras-mobilebert convert --to-huggingface ./mobilebert_preset ./hf_snapshot
 ```
 """
@@ -22,7 +26,7 @@ from keras_mobilebert_cli.preset_models import load_preset_model
 
 # Source formats (`auto` detects one); literals here, the parser must not
 # import TensorFlow.
-FORMATS = ("auto", "huggingface", "tf1")
+FORMATS = ("auto", "huggingface", "tf1", "tfm")
 # keras_mobilebert.layers.layer_math.MASK_MODES, GR's "fill" (the TF1
 # default) first.
 ATTENTION_MASK_MODES = ("fill", "additive")
@@ -39,13 +43,16 @@ def register(subparsers):
     """
     parser = subparsers.add_parser(
         "convert",
-        help="Convert HF / TF1 MobileBERT weights into a KerasHub preset.",
+        help="Convert HF / TF1 / Model Garden MobileBERT weights into a "
+        "KerasHub preset.",
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument(
         "src",
-        help="HF snapshot dir, hf://owner/name, built-in preset name, or TF1 "
-        "checkpoint (prefix, .index file or directory).",
+        help="HF snapshot dir, hf://owner/name, built-in preset name, TF1 "
+        "checkpoint (prefix, .index file or directory), or Model Garden "
+        "TF2 checkpoint, SavedModel (folder or .tar.gz) or Model Maker "
+        "classifier checkpoint.",
     )
     parser.add_argument("dst", help="Output preset directory.")
     parser.add_argument(
@@ -55,15 +62,20 @@ def register(subparsers):
         help="Source format (default: detected).",
     )
     parser.add_argument(
-        "--config", help="TF1 only: GR bert_config.json (default: next to it)."
+        "--config",
+        help="TF1: GR bert_config.json (default: next to it); tfm: JSON of "
+        "MobileBERTEncoder arguments (default: the released configuration, "
+        "or a config.json next to it).",
     )
     parser.add_argument(
-        "--vocabulary", help="TF1 only: vocab.txt (default: next to it)."
+        "--vocabulary",
+        help="TF1 / tfm: vocab.txt (default: next to it, or the "
+        "SavedModel's assets/vocab.txt).",
     )
     parser.add_argument(
         "--cased",
         action="store_true",
-        help="TF1 only: the vocabulary is cased (no lowercasing).",
+        help="TF1 / tfm: the vocabulary is cased (no lowercasing).",
     )
     parser.add_argument(
         "--attention-mask-mode",
@@ -82,6 +94,7 @@ def register(subparsers):
 
 def _detect(src):
     from keras_mobilebert.convert import hf_snapshot
+    from keras_mobilebert.convert import tfm_checkpoint
     from keras_mobilebert.models.mobilebert.mobilebert_presets import (
         backbone_presets,
     )
@@ -94,6 +107,8 @@ def _detect(src):
     if path.is_dir() and (path / "config.json").is_file():
         if hf_snapshot.is_hf_snapshot(path):
             return "huggingface"
+    if tfm_checkpoint.is_tfm_source(src):
+        return "tfm"
     if (
         path.suffix == ".index"
         or pathlib.Path(src + ".index").is_file()
@@ -105,7 +120,8 @@ def _detect(src):
     raise ConversionError(
         f"cannot tell what {src} is: not an HF MobileBERT snapshot "
         "(config.json with model_type 'mobilebert'), an hf:// handle, a "
-        "built-in preset name or a TF1 checkpoint. Pass --format."
+        "built-in preset name, a TF1 or TF2 checkpoint or a SavedModel. "
+        "Pass --format."
     )
 
 
@@ -121,6 +137,7 @@ def run(args):
     from keras_mobilebert.convert.converted_preset import save_preset
     from keras_mobilebert.convert.hf_checkpoint import convert_snapshot
     from keras_mobilebert.convert.tf1_checkpoint import convert_tf1_checkpoint
+    from keras_mobilebert.convert.tfm_checkpoint import convert_tfm
     from keras_mobilebert.convert.weights import ConversionError
 
     start = time.time()
@@ -148,6 +165,14 @@ def run(args):
         apply_preset_config(converted, preset["config"])
     elif kind == "huggingface":
         converted = convert_snapshot(args.src, progress=say)
+    elif kind == "tfm":
+        converted = convert_tfm(
+            args.src,
+            config=args.config,
+            vocabulary=args.vocabulary,
+            lowercase=False if args.cased else None,
+            progress=say,
+        )
     else:
         converted = convert_tf1_checkpoint(
             args.src,

@@ -134,6 +134,8 @@ CASES = [
     Case("distill-task", "unlabelled_text_is_dev_text", lambda d: ["distill-task", "--task", "sst2", "--unlabelled-text", dev_sentence_as_unlabelled_text(d), "--data", str(d / "sst2"), "--output-dir", out(d)], "is also example 0 of the sst2 validation"),  # noqa: E501
     Case("export", "preset_does_not_exist", lambda d: ["export", str(d / "no_preset"), str(d / "m.tflite")], "Unknown preset identifier", subprocess=True),  # noqa: E501
     Case("export", "folder_is_not_a_preset", lambda d: ["export", not_a_preset(d), str(d / "m.tflite")], "Unrecognized format for config.json"),  # noqa: E501
+    Case("benchmark", "compare_file_missing", lambda d: ["benchmark", "--compare", f"theirs={d / 'none.tflite'}", "--output", out(d)], "--compare theirs: no file"),  # noqa: E501
+    Case("benchmark", "compare_without_name", lambda d: ["benchmark", "--compare", "model.tflite", "--output", out(d)], "--compare takes NAME=FILE.tflite"),  # noqa: E501
     Case("benchmark", "zero_rounds", lambda d: ["benchmark", "--rounds", "0", "--output", out(d)], "rounds must be a positive int, got 0", subprocess=True),  # noqa: E501
 ]
 # fmt: on

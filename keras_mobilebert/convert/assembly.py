@@ -13,6 +13,7 @@ import logging
 
 import keras
 
+from keras_mobilebert.convert.tfm_names import add_tfm_names
 from keras_mobilebert.convert.weights import backbone_entries
 from keras_mobilebert.convert.weights import check_and_assign
 from keras_mobilebert.convert.weights import classifier_head_entries
@@ -65,6 +66,8 @@ _HEAD_PREFIXES = {
         "classifier": "output_",
         "qa": "cls/squad/",
     },
+    # Model Garden: only a Model Maker classifier's `Dense(name="output")`.
+    "tfm": {"classifier": "output/"},
 }
 
 
@@ -88,7 +91,7 @@ def assemble(
     Args:
         backbone_config: dict of `MobileBertBackbone` arguments.
         tensors: dict of checkpoint name to array.
-        scheme: `"hf"` or `"gr"`, the naming of `tensors`.
+        scheme: `"hf"`, `"gr"` or `"tfm"`, the naming of `tensors`.
         source: string for messages.
         ignored: names known to be unused.
         num_labels: classes of a sequence-classification head, if any.
@@ -139,6 +142,13 @@ def assemble(
         qa_dense.build((None, None, backbone.hidden_dim))
         entries += question_answering_head_entries(qa_dense)
 
+    if scheme == "tfm":
+        add_tfm_names(
+            entries,
+            backbone.num_layers,
+            backbone.num_heads,
+            backbone_config["num_feedforward_networks"],
+        )
     say(f"Checking and assigning {len(entries)} weights")
     check_and_assign(entries, tensors, source, scheme, ignored, optional)
 

@@ -99,8 +99,14 @@ def backbone_config_from_gr(gr_config, attention_mask_mode="fill"):
     )
 
 
-def _checkpoint_prefix(path):
-    """The checkpoint prefix for a prefix, an `.index` file or a directory."""
+def checkpoint_prefix(path):
+    """The checkpoint prefix for a prefix, an `.index` file or a directory.
+
+    Example:
+    ```python
+    checkpoint_prefix("uncased_L-24_H-128_B-512_A-4_F-4_OPT/")
+    ```
+    """
     import tensorflow as tf
 
     path = pathlib.Path(path)
@@ -209,7 +215,7 @@ def convert_tf1_checkpoint(
     ```
     """
     say = progress or (lambda message: logger.info(message))
-    prefix = _checkpoint_prefix(checkpoint)
+    prefix = checkpoint_prefix(checkpoint)
     if not isinstance(config, dict):
         config_path = pathlib.Path(config) if config else _find_config(prefix)
         try:

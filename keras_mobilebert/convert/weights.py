@@ -4,7 +4,9 @@ One table, `weight_entries`, lists every variable of a backbone and its
 heads together with its Hugging Face (PyTorch) name and its original TF1
 (google-research) name, and how the stored tensor is laid out relative to
 the Keras variable. Both converters and the Hugging Face exporter read it,
-so the three name schemes cannot drift apart.
+so the three name schemes cannot drift apart. The TF Model Garden names
+follow from the GR names one to one (`tfm_names.add_tfm_names` fills
+`Entry.tfm_name` and `Entry.tfm_shape`).
 """
 
 import dataclasses
@@ -36,6 +38,10 @@ class Entry:
         gr_name: its name in an original TF1 (google-research) checkpoint.
         gr_transpose: whether the TF1 tensor is the transpose.
         group: `"backbone"`, `"mlm"`, `"nsp"`, `"classifier"` or `"qa"`.
+        tfm_name: its name in a TF Model Garden checkpoint (None until
+            `tfm_names.add_tfm_names` sets it).
+        tfm_shape: the Model Garden stored shape, which reshapes (never
+            transposes) into the variable's.
     """
 
     variable: object
@@ -44,6 +50,23 @@ class Entry:
     gr_name: str
     gr_transpose: bool
     group: str
+    tfm_name: str = None
+    tfm_shape: tuple = None
+
+
+def _layout(entry, scheme):
+    """(name, stored shape, stored -> variable) of an entry in a scheme."""
+    want = tuple(entry.variable.shape)
+    if scheme == "tfm":
+        stored = entry.tfm_shape or want
+        return entry.tfm_name, stored, lambda value: value.reshape(want)
+    if scheme == "hf":
+        name, transpose = entry.hf_name, entry.hf_transpose
+    else:
+        name, transpose = entry.gr_name, entry.gr_transpose
+    if transpose:
+        return name, tuple(reversed(want)), lambda value: value.T
+    return name, want, lambda value: value
 
 
 def _dense(layer, hf, gr, group):
@@ -363,8 +386,8 @@ def check_and_assign(
         entries: list of `Entry`.
         tensors: dict of name to array (numpy or anything `np.asarray` reads).
         source: string. What the tensors came from, for messages.
-        scheme: `"hf"` or `"gr"`: which names and layouts of the entries to
-            use.
+        scheme: `"hf"`, `"gr"` or `"tfm"`: which names and layouts of the
+            entries to use.
         ignored: names that may be present without an entry.
         optional: entry names that may be absent; their variables keep
             their initial values (a warning names them).
@@ -378,10 +401,8 @@ def check_and_assign(
     """
     expected = {}
     for entry in entries:
-        if scheme == "hf":
-            expected[entry.hf_name] = (entry, entry.hf_transpose)
-        else:
-            expected[entry.gr_name] = (entry, entry.gr_transpose)
+        name, stored, to_variable = _layout(entry, scheme)
+        expected[name] = (entry, stored, to_variable)
     missing = [
         name
         for name in expected
@@ -401,24 +422,18 @@ def check_and_assign(
     ]
     mismatched = []
     values = {}
-    for name, (entry, transpose) in expected.items():
+    for name, (entry, want_stored, to_variable) in expected.items():
         if name not in tensors:
             continue
-        value = tensors[name]
-        stored_shape = tuple(np.shape(value))
-        want = tuple(entry.variable.shape)
-        if transpose:
-            want_stored = tuple(reversed(want))
-        else:
-            want_stored = want
+        stored_shape = tuple(np.shape(tensors[name]))
         if stored_shape != want_stored:
             mismatched.append(
                 f"{name}: checkpoint shape {stored_shape}, model expects "
                 f"{want_stored} (Keras variable {entry.variable.path} "
-                f"{want})"
+                f"{tuple(entry.variable.shape)})"
             )
             continue
-        values[name] = (entry, transpose)
+        values[name] = (entry, to_variable)
     problems = []
     if missing:
         problems.append(f"missing weights: {_listing(missing)}")
@@ -438,10 +453,8 @@ def check_and_assign(
         )
     if dry_run:
         return
-    for name, (entry, transpose) in values.items():
-        value = np.asarray(tensors[name])
-        if transpose:
-            value = value.T
+    for name, (entry, to_variable) in values.items():
+        value = to_variable(np.asarray(tensors[name]))
         entry.variable.assign(value.astype(entry.variable.dtype))
 
 

@@ -29,10 +29,13 @@ from keras_mobilebert.export import reference_models
 from keras_mobilebert.export.benchmark_models import HF_MODELS
 from keras_mobilebert.export.benchmark_models import MODELS
 from keras_mobilebert.export.benchmark_models import build_model
+from keras_mobilebert.export.benchmark_ratios import COMPARED
+from keras_mobilebert.export.benchmark_ratios import comparison
+from keras_mobilebert.export.benchmark_ratios import ratio_rows
+from keras_mobilebert.export.benchmark_ratios import targets
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
-BASELINE = ("bert_base", "litert float32")
 LITERT_MODES = ("float32", "dynamic", "int8")
 # What can be timed: the Keras model, LiteRT files of these export modes,
 # ONNX Runtime (fp32 and dynamic int8 of the HF model), HF PyTorch, and
@@ -171,85 +174,6 @@ def _onnx_files(name, sequence_length, directory, reuse, build_torch):
     return files
 
 
-def _ratio_rows(rows, times, per_round):
-    """Each row's latency over the baseline's of its shape, per round."""
-    baselines = {
-        r["shape"]: r["key"]
-        for r in rows
-        if (r["model"], r["runtime"]) == BASELINE
-    }
-    for r in rows:
-        base = baselines.get(r["shape"])
-        r["ratio"] = (
-            latency.round_ratio(times, r["key"], base, per_round)[
-                "median_per_round"
-            ]
-            if base
-            else None
-        )
-
-
-def targets(rows, times, per_round):
-    """Issue 14's target ratios (`benchmark_report.TARGETS`) per shape.
-
-    Args:
-        rows: benchmark rows (with `key`, `shape`, `model`, `runtime`,
-            `median_ms`).
-        times: the `interleave` result the rows come from.
-        per_round: int.
-
-    Returns:
-        A list of dicts: `shape`, `target`, `bound`, `direction`,
-        `of_medians`, `median_per_round`, `met`. Targets whose rows were
-        not timed are left out.
-
-    Example:
-    ```python
-    for t in targets(rows, times, 1):
-        print(t["target"], t["median_per_round"], t["met"])
-    ```
-    """
-    found = []
-    for shape in dict.fromkeys(r["shape"] for r in rows):
-        in_shape = [r for r in rows if r["shape"] == shape]
-
-        def key_of(model, runtime, in_shape=in_shape):
-            if runtime == "best litert":
-                files = [
-                    r
-                    for r in in_shape
-                    if r["model"] == model and r["runtime"].startswith("litert")
-                ]
-                best = min(files, key=lambda r: r["median_ms"], default=None)
-                return best and best["key"]
-            match = [
-                r["key"]
-                for r in in_shape
-                if (r["model"], r["runtime"]) == (model, runtime)
-            ]
-            return match[0] if match else None
-
-        for name, num, den, bound, direction in benchmark_report.TARGETS:
-            a, b = key_of(*num), key_of(*den)
-            if not a or not b:
-                continue
-            ratio = latency.round_ratio(times, a, b, per_round)
-            value = ratio["median_per_round"]
-            found.append(
-                {
-                    "shape": shape,
-                    "target": name,
-                    "bound": bound,
-                    "direction": direction,
-                    **ratio,
-                    "met": value >= bound
-                    if direction == ">="
-                    else value <= bound,
-                }
-            )
-    return found
-
-
 def check_settings(**settings):
     """Raise `ConfigError` unless every setting is a positive int.
 
@@ -279,6 +203,7 @@ def run_benchmark(
     finetune_rounds=3,
     finetune_steps=2,
     reuse_files=False,
+    compare=None,
     build=build_model,
     build_torch=reference_models.build_torch_model,
     log=print,
@@ -307,6 +232,12 @@ def run_benchmark(
         finetune_steps: int. Training steps of each trainer per round.
         reuse_files: bool. Reuse exported files already in `output_dir`
             (same model, mode and length; written by an earlier run).
+        compare: dict of a name to another `.tflite` file (a Model Maker
+            export, say), timed interleaved with ours at the classification
+            shape, with the same inputs (matched by name or order,
+            `latency.match_inputs`), threads and rounds; the report gives
+            every such file and our LiteRT files of the first model as
+            ratios to our dynamic-range file.
         build: callable from a model name to a Keras backbone
             (`benchmark_models.build_model`).
         build_torch: callable `(name, task=None)` to an HF model
@@ -465,14 +396,29 @@ def run_benchmark(
                         file_mib=info["path"].stat().st_size / 2**20,
                         relative_error=info["max_abs_error"] / info["scale"],
                     )
+    for name, path in (compare or {}).items():
+        first = keras_models[shapes[0][2][0]]
+        ids = latency.token_ids(
+            sequence_length, vocabulary_size=first.vocabulary_size
+        )
+        add(
+            shapes[0][0],
+            sequence_length,
+            name,
+            COMPARED,
+            latency.litert_runner(path, ids, num_threads),
+            file_mib=pathlib.Path(path).stat().st_size / 2**20,
+            path=str(path),
+        )
     log(f"timing {len(runners)} rows in {rounds} interleaved rounds")
     times = latency.interleave(
         runners, rounds, per_round, warmup=warmup, log=log
     )
     for r in rows:
         r.update(latency.timing_summary(times[r["key"]]))
-    _ratio_rows(rows, times, per_round)
+    ratio_rows(rows, times, per_round)
     found = targets(rows, times, per_round)
+    compared = comparison(rows, times, per_round, models[0])
     finetune = {}
     if "finetune" in wanted and "mobilebert" in models:
         log("fine-tuning throughput: keras_mobilebert fit vs HF PyTorch")
@@ -490,7 +436,7 @@ def run_benchmark(
         settings["finetune_batch_size"] = finetune_batch_size
     settings["machine_after"] = benchmark_report.machine_state()
     report = benchmark_report.format_report(
-        rows, found, finetune, settings, notes
+        rows, found, finetune, settings, notes, compared
     )
     log("\n" + report)
     with atomic_path(output_dir / "benchmark.md") as tmp:
@@ -500,6 +446,7 @@ def run_benchmark(
     result = {
         "rows": rows,
         "targets": found,
+        "comparison": compared,
         "finetune": finetune,
         "settings": settings,
         "notes": notes,

@@ -107,7 +107,7 @@ def format_rows(rows):
 
 
 def format_targets(targets):
-    """A Markdown table of `TARGETS` results (see `benchmark.targets`)."""
+    """A Markdown table of `TARGETS` results (see `benchmark_ratios.targets`)."""
     lines = [
         "| shape | target | ratio (median per round) | of medians | met |",
         "|---|---|---|---|---|",
@@ -150,7 +150,24 @@ def format_finetune(finetune, settings):
     return "\n".join(lines)
 
 
-def format_report(rows, targets, finetune, settings, notes=()):
+def format_comparison(compared):
+    """A Markdown table of compared files over our dynamic-range file."""
+    reference = compared[0]["reference"]
+    lines = [
+        f"| file | vs {reference} (median per round) | of medians |",
+        "|---|---|---|",
+    ]
+    for c in compared:
+        name = c["model"]
+        if c["runtime"] != "litert (compared)":
+            name = f"ours, {c['model']} {c['runtime']}"
+        lines.append(
+            f"| {name} | {c['median_per_round']:.2f} | {c['of_medians']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def format_report(rows, targets, finetune, settings, notes=(), comparison=()):
     """The whole `benchmark.md`: header, latency rows, targets, fine-tuning.
 
     Example:
@@ -172,6 +189,8 @@ def format_report(rows, targets, finetune, settings, notes=()):
         "",
         format_rows(rows),
     ]
+    if comparison:
+        parts += ["", format_comparison(comparison)]
     if targets:
         parts += ["", format_targets(targets)]
     if finetune:

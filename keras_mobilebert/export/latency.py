@@ -59,11 +59,77 @@ def token_ids(sequence_length, seed=0, vocabulary_size=30522, batch_size=1):
     return rng.randint(low, high, (batch_size, sequence_length)).astype("int32")
 
 
+# Input names other LiteRT files use for our three inputs (Model Garden /
+# Model Maker, Hugging Face), matched case-insensitively after our own.
+INPUT_ALIASES = {
+    "ids": ("ids", "input_word_ids", "input_ids", "token_ids", "word_ids"),
+    "mask": ("mask", "input_mask", "attention_mask", "padding_mask"),
+    "segment_ids": (
+        "segment_ids",
+        "input_type_ids",
+        "token_type_ids",
+        "type_ids",
+    ),
+}
+
+
+def match_inputs(names, path):
+    """Map a file's input names onto `ids`, `mask`, `segment_ids`.
+
+    By name first (`INPUT_ALIASES`, also as a suffix such as
+    `serving_default_input_word_ids:0`), else, for a file with exactly three
+    inputs none of which is named like ours, by order (ids, mask, segment
+    ids). Anything else is refused naming the file and its inputs.
+
+    Args:
+        names: the file's input names, in its order.
+        path: the file, for messages.
+
+    Returns:
+        A dict of the file's input name to `"ids"`, `"mask"` or
+        `"segment_ids"`.
+
+    Example:
+    ```python
+    match_inputs(["input_word_ids", "input_mask", "input_type_ids"], "f")
+    ```
+    """
+    pairs = [
+        (a, ours) for ours, names_ in INPUT_ALIASES.items() for a in names_
+    ]
+    found = {}
+    for name in names:
+        plain = name.lower().split(":")[0]
+        exact = [ours for a, ours in pairs if plain == a]
+        # The longest alias that ends the name: `..._input_type_ids` is a
+        # segment id, not an `ids`.
+        suffixes = sorted(
+            (len(a), ours) for a, ours in pairs if plain.endswith("_" + a)
+        )
+        if exact:
+            found[name] = exact[0]
+        elif suffixes:
+            found[name] = suffixes[-1][1]
+    if len(found) == len(names) and len(set(found.values())) == len(names):
+        return found
+    if not found and len(names) == 3:
+        return dict(zip(names, ("ids", "mask", "segment_ids")))
+    raise ValueError(
+        f"{path}: cannot match its inputs {list(names)} to token ids, mask "
+        "and segment ids by name, and it does not have exactly three "
+        "inputs to match by order."
+    )
+
+
 def litert_runner(path, ids, num_threads):
     """A callable running a `.tflite` file once (XNNPACK, as delivered).
 
+    Our files' inputs are `ids`, `mask`, `segment_ids`; another file's are
+    matched by name or order (`match_inputs`), through its signature, or
+    through the interpreter's inputs when it has no signature.
+
     Args:
-        path: path of a file with inputs `ids`, `mask`, `segment_ids`.
+        path: path of a `.tflite` file.
         ids: int32 array `(1, sequence_length)`.
         num_threads: int.
 
@@ -76,23 +142,39 @@ def litert_runner(path, ids, num_threads):
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-    runner = interpreter.get_signature_runner()
     values = {
         "ids": ids,
         "mask": np.ones_like(ids),
         "segment_ids": np.zeros_like(ids),
     }
-    inputs = {}
-    for name, detail in runner.get_input_details().items():
-        if name not in values:
-            raise ValueError(
-                f"{path}: unexpected input {name!r}; expected ids, mask, "
-                "segment_ids."
-            )
-        inputs[name] = values[name].astype(detail["dtype"])
+    if interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner()
+        details = runner.get_input_details()
+        matched = match_inputs(list(details), path)
+        inputs = {
+            name: values[matched[name]].astype(detail["dtype"])
+            for name, detail in details.items()
+        }
 
-    def run():
-        runner(**inputs)
+        def run():
+            runner(**inputs)
+
+    else:
+        details = interpreter.get_input_details()
+        matched = match_inputs([d["name"] for d in details], path)
+        for detail in details:
+            if tuple(detail["shape"]) != ids.shape:
+                interpreter.resize_tensor_input(detail["index"], ids.shape)
+        interpreter.allocate_tensors()
+        feeds = [
+            (d["index"], values[matched[d["name"]]].astype(d["dtype"]))
+            for d in details
+        ]
+
+        def run():
+            for index, value in feeds:
+                interpreter.set_tensor(index, value)
+            interpreter.invoke()
 
     run.keep = interpreter  # The runner needs its interpreter alive.
     return run

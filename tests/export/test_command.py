@@ -182,3 +182,101 @@ def test_the_benchmark_tool_and_subcommand_run_the_same_benchmark(
     assert calls[0]["modes"] == ["keras"] and calls[0]["rounds"] == 5
     with pytest.raises(SystemExit):
         parser.parse_args(["benchmark", "--modes", "float64"])
+
+
+def _foreign_file(path, length, signature=True):
+    """A LiteRT file named like Model Maker's export, inputs reordered."""
+    import tensorflow as tf
+
+    specs = [
+        tf.TensorSpec([1, length], tf.int32, name=name)
+        for name in ("input_type_ids", "input_mask", "input_word_ids")
+    ]
+
+    class Classifier(tf.Module):
+        @tf.function(input_signature=specs)
+        def serve(self, input_type_ids, input_mask, input_word_ids):
+            x = tf.cast(input_word_ids * input_mask + input_type_ids, "float32")
+            return {"probs": tf.nn.softmax(x[:, :3])}
+
+    module = Classifier()
+    fn = module.serve.get_concrete_function()
+    if signature:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions(
+            [fn], module
+        )
+    else:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([fn])
+    path.write_bytes(converter.convert())
+    return path
+
+
+def test_inputs_of_other_files_match_by_name_or_order():
+    from keras_mobilebert.export.latency import match_inputs
+
+    names = [
+        "serving_default_input_type_ids:0",
+        "serving_default_input_word_ids:0",
+        "serving_default_input_mask:0",
+    ]
+    assert match_inputs(names, "f") == {
+        names[0]: "segment_ids",
+        names[1]: "ids",
+        names[2]: "mask",
+    }
+    assert match_inputs(["a", "b", "c"], "f") == {
+        "a": "ids",
+        "b": "mask",
+        "c": "segment_ids",
+    }
+    with pytest.raises(ValueError, match="cannot match its inputs"):
+        match_inputs(["input_word_ids", "x"], "f")
+
+
+def test_benchmark_compares_other_files_with_ours(tmp_path):
+    theirs = _foreign_file(tmp_path / "theirs.tflite", 8)
+    bare = _foreign_file(tmp_path / "bare.tflite", 8, signature=False)
+    result = benchmark.run_benchmark(
+        output_dir=tmp_path / "run",
+        models=["mobilebert"],
+        modes=("dynamic",),
+        sequence_length=8,
+        qa_sequence_length=None,
+        num_threads=1,
+        rounds=3,
+        warmup=1,
+        compare={"model maker": str(theirs), "no signature": str(bare)},
+        build=lambda name: MobileBertBackbone(**SMALL_BACKBONE),
+        log=None,
+    )
+    compared = [r for r in result["rows"] if r["runtime"] == benchmark.COMPARED]
+    assert [r["model"] for r in compared] == ["model maker", "no signature"]
+    assert all(r["runs"] == 3 and r["file_mib"] > 0 for r in compared)
+    table = {(c["model"], c["runtime"]): c for c in result["comparison"]}
+    # Ours and theirs, each over our dynamic-range file.
+    assert table[("mobilebert", "litert dynamic")]["median_per_round"] == 1.0
+    assert table[("model maker", benchmark.COMPARED)]["median_per_round"] > 0
+    report = (tmp_path / "run" / "benchmark.md").read_text()
+    assert "vs mobilebert litert dynamic" in report
+    assert "| ours, mobilebert litert dynamic | 1.00 |" in report
+
+
+def test_compare_option_reaches_the_benchmark(monkeypatch, tmp_path, capsys):
+    from keras_mobilebert_cli import benchmark as benchmark_command
+
+    calls = []
+    monkeypatch.setattr(
+        benchmark, "run_benchmark", lambda **kwargs: calls.append(kwargs)
+    )
+    monkeypatch.setattr(
+        "keras_mobilebert_cli.startup.start_library", lambda: None
+    )
+    theirs = tmp_path / "theirs.tflite"
+    theirs.write_bytes(b"x")
+    benchmark_command.main(["--compare", f"mm float32={theirs}"])
+    assert calls[0]["compare"] == {"mm float32": str(theirs)}
+    assert benchmark_command.main(["--compare", str(theirs)]) == 2
+    assert "NAME=FILE" in capsys.readouterr().err
+    missing = f"x={tmp_path / 'missing'}"
+    assert benchmark_command.main(["--compare", missing]) == 2
+    assert "no file" in capsys.readouterr().err
