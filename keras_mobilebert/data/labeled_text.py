@@ -95,7 +95,7 @@ def file_format(path, format=None):
 
 
 def _delimited_rows(f, path, delimiter):
-    """`(line, {column: value})` of a CSV/TSV file with a header row."""
+    """`(1, header)`, then `(line, {column: value})` of a CSV/TSV file."""
     reader = csv.reader(f, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
@@ -127,8 +127,8 @@ def _delimited_rows(f, path, delimiter):
 
 
 def _json_rows(f, path):
-    """`(line, object)` of a JSON Lines file; the header is the first
-    object's keys."""
+    """`(None, the first object's keys)`, then `(line, object)` of a JSON
+    Lines file."""
     header = None
     for line_number, line in enumerate(f, start=1):
         if line_number == 1 and line.startswith("\ufeff"):
@@ -199,10 +199,12 @@ def _read_columns(path, format, text_column, second_text_column, label):
     )
     segments = tuple([] for _ in text_columns)
     labels, ids = [], []
-    for line, row in _rows(path, format):
-        if line in (1, None):
-            _check_columns(row, text_columns + [label] * bool(label), path)
-            continue
+    rows = _rows(path, format)
+    # The first item is the header (CSV's first row, JSON's first keys).
+    for _, header in rows:
+        _check_columns(header, text_columns + [label] * bool(label), path)
+        break
+    for line, row in rows:
         for segment, column in zip(segments, text_columns):
             text = _value(row, column, path, line, "text")
             if not text.strip():

@@ -50,7 +50,9 @@ from keras_mobilebert.utils.files import atomic_path
 DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "finetune_glue_sst2.json"
 )
-REQUIRED_FIELDS = ("task",)
+# `task`, unless a `text_file` names the user's data (checked in
+# `complete_config`, since either one will do).
+REQUIRED_FIELDS = ()
 
 
 def _optional_fields():
@@ -89,6 +91,11 @@ def complete_config(config, default):
     complete_config({"job": "glue", "task": "rte"}, default)
     ```
     """
+    if "task" not in config and not config.get("text_file"):
+        raise ValueError(
+            "The config lacks the fields ['task'] (a GLUE task) or "
+            "['text_file'] (your labelled file)."
+        )
     for key, value in default.items():
         if key != "description":
             config.setdefault(key, value)

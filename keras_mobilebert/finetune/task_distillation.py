@@ -54,7 +54,7 @@ from keras_mobilebert.utils.distribute import make_distribute_strategy
 DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "distill_task_sst2.json"
 )
-REQUIRED_FIELDS = ("task",)
+REQUIRED_FIELDS = glue.REQUIRED_FIELDS
 OPTIONAL_FIELDS = tuple(
     f
     for f in json.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
