@@ -89,9 +89,6 @@ setup(
             "onnxscript>=0.2",
             "onnxruntime>=1.20",
         ],
-        # Kept for old install commands: scikit-learn is a core dependency
-        # (the per-class report of the jobs on a user's file).
-        "evidence": ["scikit-learn>=1.3"],
         "dev": [
             # keras_hub's test harness imports grain.
             "keras-hub[grain]>=0.32,<0.33",
