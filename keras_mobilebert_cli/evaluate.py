@@ -15,6 +15,7 @@ keras-mobilebert evaluate runs/tickets/classifier_int8.tflite \
 import json
 
 from keras_mobilebert_cli.text_file_options import add_column_arguments
+from keras_mobilebert_cli.text_file_options import add_model_arguments
 
 
 def register(subparsers):
@@ -31,15 +32,11 @@ def register(subparsers):
         help="score a preset or .tflite classifier on a labelled file",
         description=__doc__.split("\n\n")[1],
     )
-    parser.add_argument("model", help="classifier preset folder or .tflite")
+    add_model_arguments(parser)
     parser.add_argument(
         "--data", required=True, help="labelled CSV, TSV or JSON Lines file"
     )
     add_column_arguments(parser)
-    parser.add_argument(
-        "--tokenizer",
-        help="for a .tflite without metadata: the preset it came from",
-    )
     parser.add_argument(
         "--output",
         help="write the report as JSON here (and a confusion-matrix PNG "

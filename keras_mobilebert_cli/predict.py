@@ -12,6 +12,7 @@ keras-mobilebert predict runs/tickets/preset "where is my parcel"
 """
 
 from keras_mobilebert_cli.text_file_options import add_column_arguments
+from keras_mobilebert_cli.text_file_options import add_model_arguments
 
 
 def register(subparsers):
@@ -28,7 +29,7 @@ def register(subparsers):
         help="label texts with a preset or .tflite classifier",
         description=__doc__.split("\n\n")[1],
     )
-    parser.add_argument("model", help="classifier preset folder or .tflite")
+    add_model_arguments(parser)
     parser.add_argument("texts", nargs="*", help="texts to label")
     parser.add_argument(
         "--data", help="a CSV, TSV or JSON Lines file of texts to label"
@@ -36,10 +37,6 @@ def register(subparsers):
     add_column_arguments(parser, label=False)
     parser.add_argument(
         "--output", help="predictions file (.csv, .tsv or .jsonl)"
-    )
-    parser.add_argument(
-        "--tokenizer",
-        help="for a .tflite without metadata: the preset it came from",
     )
     parser.set_defaults(func=run)
     return parser

@@ -32,6 +32,16 @@ def add_column_arguments(group, label=True):
     )
 
 
+def add_model_arguments(parser):
+    """MODEL (a preset folder or `.tflite`) and `--tokenizer`, as
+    `evaluate` and `predict` take them."""
+    parser.add_argument("model", help="classifier preset folder or .tflite")
+    parser.add_argument(
+        "--tokenizer",
+        help="for a .tflite without metadata: the preset it came from",
+    )
+
+
 def add_text_file_arguments(parser):
     """The training-file options of `finetune` and `distill-task`.
 
