@@ -106,6 +106,7 @@ def test_train_save_evaluate_preset_and_tflite_predict(tmp_path, capsys):
     file_rows = predict_texts(tflite, texts)
     for k, f in zip(keras_rows, file_rows):
         assert f["probability"] == pytest.approx(k["probability"], abs=0.05)
+    _check_mediapipe_names_the_labels(tflite, texts, file_rows, names)
 
     # The commands print the same report and write predictions.
     capsys.readouterr()
@@ -153,3 +154,25 @@ def test_train_save_evaluate_preset_and_tflite_predict(tmp_path, capsys):
     bad.write_text("message,team\nhi,billing\nho,sales\n")
     with pytest.raises(LabeledTextFormatError, match="bad.csv, line 3"):
         evaluate_text_file(tflite, bad, **COLUMNS)
+
+
+def _check_mediapipe_names_the_labels(tflite, texts, file_rows, names):
+    """MediaPipe's TextClassifier reads the label names from the file's
+    metadata and gives the file's probabilities."""
+    try:
+        from mediapipe.tasks.python import text
+        from mediapipe.tasks.python.core import base_options
+    except ImportError:
+        return  # the metadata extra is absent: nothing to run it with
+    options = text.TextClassifierOptions(
+        base_options=base_options.BaseOptions(model_asset_path=str(tflite))
+    )
+    with text.TextClassifier.create_from_options(options) as mediapipe:
+        for sentence, row in zip(texts, file_rows):
+            categories = mediapipe.classify(sentence).classifications[0]
+            by_label = {c.category_name: c.score for c in categories.categories}
+            assert set(by_label) == set(names)
+            for name in names:
+                assert by_label[name] == pytest.approx(
+                    row["probabilities"][name], abs=0.02
+                )
