@@ -52,6 +52,10 @@ setup(
         # teacher minilm_l6 (the README's distill command) loads through
         # it: without it `distill` failed at once in the README's install.
         "safetensors>=0.4",
+        # The per-class report of every job on a user's labelled file
+        # (precision, recall, F1, confusion matrix) and its TF-IDF
+        # baseline row.
+        "scikit-learn>=1.3",
     ],
     extras_require={
         "tfmot": [
@@ -85,9 +89,6 @@ setup(
             "onnxscript>=0.2",
             "onnxruntime>=1.20",
         ],
-        # Evidence tools only (tools/glue_baselines.py: the TF-IDF +
-        # logistic-regression row of the GLUE tables); never at run time.
-        "evidence": ["scikit-learn>=1.3"],
         "dev": [
             # keras_hub's test harness imports grain.
             "keras-hub[grain]>=0.32,<0.33",

@@ -1,7 +1,8 @@
 """The `keras-mobilebert distill-task` subcommand.
 
-Task-specific distillation: a fine-tuned teacher classifier labels a GLUE
-task's training text (and augmented or unlabelled in-domain text) once,
+Task-specific distillation: a fine-tuned teacher classifier labels the
+training text of a GLUE task or of your own labelled file (`--train`),
+and augmented or unlabelled in-domain text, once,
 and a MobileBERT student learns its logits at a temperature, resumably;
 the student is saved as a preset and exported to a verified int8 LiteRT
 file. Run the same command again after an interruption (even `kill -9`)
@@ -15,6 +16,10 @@ keras-mobilebert distill-task --task sst2 --data glue_data/SST-2 \
 """
 
 import json
+import pathlib
+
+from keras_mobilebert_cli.text_file_options import add_text_file_arguments
+from keras_mobilebert_cli.text_file_options import text_file_overrides
 
 # keras_mobilebert.utils.distribute.DISTRIBUTE_STRATEGIES
 DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
@@ -154,6 +159,7 @@ def register(subparsers):
     parser.add_argument(
         "--no-export", action="store_true", help="skip the LiteRT export"
     )
+    add_text_file_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -189,6 +195,7 @@ def run(args):
     from keras_mobilebert.utils.errors import ConfigError
 
     top, nested = config_overrides(args)
+    top.update(text_file_overrides(args))
     config = load_config(args.config or DEFAULT_CONFIG, **top)
     if config["job"] != "distill_task":
         raise ConfigError(
@@ -199,7 +206,8 @@ def run(args):
         config[setting][field] = value
     if args.no_export:
         config["export"] = None
-    output = args.output_dir or f"runs/distill_{config['task']}"
+    name = config["task"] or pathlib.Path(args.train or "file").stem
+    output = args.output_dir or f"runs/distill_{name}"
     results = run_finetune(config, output)
     summary = {
         "output_dir": output,
@@ -209,5 +217,7 @@ def run(args):
     }
     if results["export"] and "tflite_metrics" in results["export"]:
         summary["litert"] = results["export"]["tflite_metrics"]
+    if "baseline" in results:
+        summary["tfidf_baseline"] = results["baseline"]
     print(json.dumps(summary, indent=1))
     return 0

@@ -2,8 +2,15 @@
 
 Without `--config` or `--task` it runs the main job's embedded default;
 `--task` (any GLUE task) runs the GLUE job's, with `--data`, `--init`,
-`--preset` and `--train-steps` to change it.
+`--preset` and `--train-steps` to change it; `--train FILE` runs the same
+job on your own labelled CSV, TSV or JSON Lines file.
 """
+
+import pathlib
+
+from keras_mobilebert_cli.distill_task import DISTRIBUTE_STRATEGIES
+from keras_mobilebert_cli.text_file_options import add_text_file_arguments
+from keras_mobilebert_cli.text_file_options import text_file_overrides
 
 # keras_mobilebert.finetune.starting_point.INITS (a directory works too).
 INITS = ("random", "pretrained", "teacher_word_table")
@@ -49,6 +56,12 @@ def register(subparsers):
         "runs)",
     )
     add_glue_arguments(parser)
+    add_text_file_arguments(parser)
+    parser.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_STRATEGIES,
+        help="tf.distribute strategy (GLUE and --train runs)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -105,14 +118,17 @@ def run(args):
     from keras_mobilebert.finetune.glue import DEFAULT_CONFIG as GLUE_CONFIG
 
     path = args.config
-    if path is None and args.task:
+    files = text_file_overrides(args)
+    if path is None and (args.task or files):
         path = GLUE_CONFIG
     overrides = dict(
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         sequence_length=args.sequence_length,
+        distribute=args.distribute,
         **glue_overrides(args),
+        **files,
     )
     config = load_config(
         path, **{k: v for k, v in overrides.items() if v is not None}
@@ -126,4 +142,7 @@ def run(args):
         output = "runs/finetune_rotten_tomatoes"
         if config.get("task"):
             output = f"runs/glue_{config['task']}"
+        elif config.get("text_file"):
+            stem = pathlib.Path(config["text_file"]["train"]).stem
+            output = f"runs/finetune_{stem}"
     run_finetune(config, output)

@@ -7,9 +7,11 @@ Subcommands:
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
     distill    layer-wise knowledge transfer from a teacher to a student
     distill-task  task distillation: a fine-tuned teacher's logits
-               teach a student on a GLUE task
+               teach a student on a GLUE task or your labelled file
     export     a classifier, masked LM or backbone to a verified .tflite
     benchmark  LiteRT and Keras latency side by side
+    evaluate   a preset or .tflite classifier on a labelled file
+    predict    labels of texts from a preset or .tflite classifier
 """
 
 import argparse
@@ -20,10 +22,12 @@ from keras_mobilebert_cli import benchmark
 from keras_mobilebert_cli import convert
 from keras_mobilebert_cli import distill
 from keras_mobilebert_cli import distill_task
+from keras_mobilebert_cli import evaluate
 from keras_mobilebert_cli import export
 from keras_mobilebert_cli import finetune
 from keras_mobilebert_cli import finetune_squad
 from keras_mobilebert_cli import info
+from keras_mobilebert_cli import predict
 from keras_mobilebert_cli.errors import DEBUG_ENV
 from keras_mobilebert_cli.errors import run_reporting_errors
 from keras_mobilebert_cli.startup import start_library
@@ -37,6 +41,8 @@ SUBCOMMANDS = (
     distill_task,
     export,
     benchmark,
+    evaluate,
+    predict,
 )
 
 

@@ -95,6 +95,14 @@ def text_file(d, name, text):
     return str(path)
 
 
+def labelled_csv(d):
+    """A CSV with a quoted comma, columns `text` and `category`."""
+    path = d / "labelled.csv"
+    if not path.exists():
+        path.write_text('text,category\n"hello, world",a\nbye,b\n')
+    return str(path)
+
+
 def empty_folder(d):
     folder = d / "empty"
     folder.mkdir()
@@ -134,6 +142,10 @@ CASES = [
     Case("distill-task", "unlabelled_text_is_dev_text", lambda d: ["distill-task", "--task", "sst2", "--unlabelled-text", dev_sentence_as_unlabelled_text(d), "--data", str(d / "sst2"), "--output-dir", out(d)], "is also example 0 of the sst2 validation"),  # noqa: E501
     Case("export", "preset_does_not_exist", lambda d: ["export", str(d / "no_preset"), str(d / "m.tflite")], "Unknown preset identifier", subprocess=True),  # noqa: E501
     Case("export", "folder_is_not_a_preset", lambda d: ["export", not_a_preset(d), str(d / "m.tflite")], "Unrecognized format for config.json"),  # noqa: E501
+    Case("finetune", "train_file_lacks_label_column", lambda d: ["finetune", "--train", labelled_csv(d), "--label-column", "label", "--output", out(d)], "no column 'label'; the columns are ['text', 'category']"),  # noqa: E501
+    Case("distill-task", "train_file_one_example_per_class", lambda d: ["distill-task", "--train", labelled_csv(d), "--label-column", "category", "--output-dir", out(d)], "leave no validation examples at fraction 0.2"),  # noqa: E501
+    Case("evaluate", "model_is_a_csv_file", lambda d: ["evaluate", labelled_csv(d), "--data", labelled_csv(d)], "expected a classifier preset folder or a .tflite file", subprocess=True),  # noqa: E501
+    Case("predict", "texts_and_data_file", lambda d: ["predict", empty_folder(d), "a text", "--data", labelled_csv(d)], "give texts or --data FILE (not both)", subprocess=True),  # noqa: E501
     Case("benchmark", "compare_file_missing", lambda d: ["benchmark", "--compare", f"theirs={d / 'none.tflite'}", "--output", out(d)], "--compare theirs: no file"),  # noqa: E501
     Case("benchmark", "compare_without_name", lambda d: ["benchmark", "--compare", "model.tflite", "--output", out(d)], "--compare takes NAME=FILE.tflite"),  # noqa: E501
     Case("benchmark", "zero_rounds", lambda d: ["benchmark", "--rounds", "0", "--output", out(d)], "rounds must be a positive int, got 0", subprocess=True),  # noqa: E501

@@ -1,7 +1,5 @@
 """tools/glue_baselines.py: the TF-IDF row and its missing-extra message."""
 
-import sys
-
 import pytest
 
 from keras_mobilebert.data.glue import read_glue_lines
@@ -21,11 +19,3 @@ def test_tfidf_row_on_a_toy_split():
     dev = read_glue_lines(DEV, "sst2", "validation")
     assert glue_baselines.tfidf_accuracy(train, dev) == (1.0, 40)
     assert glue_baselines.tfidf_accuracy(train, dev, subset=10)[1] == 10
-
-
-def test_missing_scikit_learn_names_the_extra(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sklearn", None)
-    monkeypatch.setitem(sys.modules, "sklearn.feature_extraction.text", None)
-    train = read_glue_lines(TRAIN, "sst2", "train")
-    with pytest.raises(SystemExit, match=r"keras-mobilebert\[evidence\]"):
-        glue_baselines.tfidf_accuracy(train, train)

@@ -47,6 +47,7 @@ def setup_requirements():
         ("tensorflow", ("tensorflow", [])),
         ("ai_edge_litert", ("ai-edge-litert", [])),
         ("matplotlib.pyplot", ("matplotlib", [])),
+        ("sklearn", ("scikit-learn", [])),
         # Optional features: each names its extra (dev last).
         ("huggingface_hub", ("huggingface_hub", ["convert", "dev"])),
         ("mediapipe", ("mediapipe", ["metadata", "dev"])),
@@ -56,7 +57,6 @@ def setup_requirements():
         ),
         ("tf_keras", ("tf-keras", ["tfmot"])),
         ("torch", ("torch", ["parity", "benchmark"])),
-        ("sklearn", ("scikit-learn", ["evidence"])),
         ("not_a_dependency", None),
     ],
 )

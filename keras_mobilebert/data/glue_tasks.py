@@ -101,6 +101,9 @@ class GlueTask:
     def splits(self):
         return tuple(self.files)
 
+    def __str__(self):
+        return self.name
+
 
 def _pair_task(name, folder, train_header, text, label, test_header, **kw):
     """A pair task whose train/dev share a header and test drops the label."""
@@ -282,7 +285,8 @@ def glue_task(name):
     """The `GlueTask` called `name` (`"sst2"`, `"SST-2"`, `"sts-b"`, ...).
 
     Args:
-        name: string. A task name; case, `-` and `_` are ignored.
+        name: string. A task name; case, `-` and `_` are ignored. A
+            `GlueTask` is returned as it is.
 
     Example:
     ```python
@@ -290,6 +294,9 @@ def glue_task(name):
     task.label_names  # ('negative', 'positive')
     ```
     """
+    if isinstance(name, GlueTask):
+        # A task built elsewhere (a user's labelled file, `labeled_text`).
+        return name
     key = str(name).lower().replace("-", "").replace("_", "")
     if key not in TASKS:
         raise ConfigError(

@@ -21,7 +21,7 @@ TASK_PANELS = (
     (
         "accuracy, teacher agreement",
         None,
-        ("accuracy", "teacher_agreement"),
+        ("accuracy", "teacher_agreement", "val_accuracy", "val_macro_f1"),
         False,
     ),
 ) + LAYERWISE_PANELS
@@ -90,6 +90,56 @@ def plot_losses(rows, path, stages=None, panels=DISTILLATION_PANELS):
             if log_scale:
                 ax.set_yscale("log")
             ax.legend(fontsize=6)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+def plot_confusion_matrix(matrix, label_names, path, title=""):
+    """A confusion matrix as a PNG (atomically): rows true, columns
+    predicted, each cell's count written in it.
+
+    Args:
+        matrix: `(classes, classes)` counts (`classification_report`).
+        label_names: sequence of strings, one per class.
+        path: output PNG path.
+        title: string.
+
+    Example:
+    ```python
+    plot_confusion_matrix(report["confusion_matrix"], names, "cm.png")
+    ```
+    """
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    matrix = np.asarray(matrix)
+    size = 1.5 + 0.45 * len(label_names)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(matrix, cmap="Blues")
+    ticks = range(len(label_names))
+    short = [n if len(n) <= 24 else n[:21] + "..." for n in label_names]
+    ax.set_xticks(ticks, short, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(ticks, short, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, column), count in np.ndenumerate(matrix):
+        ax.text(
+            column,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="white" if count > threshold else "black",
+        )
+    fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)

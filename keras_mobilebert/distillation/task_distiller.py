@@ -43,6 +43,7 @@ def task_dataset(
     start_step=0,
     bucketed=True,
     repeat=True,
+    class_weights=None,
 ):
     """Batches for `TaskDistiller`, length-bucketed, from global step on.
 
@@ -59,6 +60,8 @@ def task_dataset(
         start_step: int. First global step (for a resumed run).
         bucketed: bool. Length-bucketed batches (False: plain shuffled).
         repeat: bool. Epoch after epoch.
+        class_weights: `(classes,)` floats or None. Each gold label's
+            loss weight by its class (e.g. `"balanced"` class weights).
 
     Example:
     ```python
@@ -87,6 +90,9 @@ def task_dataset(
         else:
             arrays["label_weights"] = (labels >= 0).astype("float32")
             arrays["labels"] = np.maximum(labels, 0).astype("int32")
+            if class_weights is not None:
+                weights = np.asarray(class_weights, "float32")
+                arrays["label_weights"] *= weights[arrays["labels"]]
     return bucketed_dataset(
         arrays,
         batch_size,

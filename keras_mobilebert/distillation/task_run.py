@@ -79,6 +79,9 @@ class TaskTrainingRun:
             pass the same one.
         distribute_strategy: a `tf.distribute.Strategy` or None.
         callbacks: list of Keras callbacks for every `fit` call.
+        validate: callable `(step) -> {metric: float}` or None. Run after
+            every chunk; its values go into the chunk's `losses.csv` row
+            as `val_<metric>` (the validation curve of the plot).
         verbose: int or "auto". `fit` verbosity.
 
     Example:
@@ -106,6 +109,7 @@ class TaskTrainingRun:
         config=None,
         distribute_strategy=None,
         callbacks=None,
+        validate=None,
         verbose="auto",
     ):
         if steps < 1:
@@ -119,6 +123,7 @@ class TaskTrainingRun:
         self.name = name
         self.config = dict(config or {})
         self.callbacks = list(callbacks or [])
+        self.validate = validate
         self.verbose = verbose
         self.output_dir = run_directory(output_dir, distribute_strategy)
         self.checkpoint_dir = self.output_dir / CHECKPOINTS
@@ -206,6 +211,13 @@ class TaskTrainingRun:
                 "stage_step": done,
             }
             row.update({k: float(v[-1]) for k, v in history.history.items()})
+            if self.validate is not None:
+                row.update(
+                    {
+                        f"val_{k}": float(v)
+                        for k, v in self.validate(done).items()
+                    }
+                )
             columns += [k for k in row if k not in columns]
             rows.append(row)
             write_loss_rows(self.csv_path, columns, rows)

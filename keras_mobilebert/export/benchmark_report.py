@@ -107,7 +107,7 @@ def format_rows(rows):
 
 
 def format_targets(targets):
-    """A Markdown table of `TARGETS` results (see `benchmark_ratios.targets`)."""
+    """A Markdown table of `TARGETS` results (`benchmark_ratios.targets`)."""
     lines = [
         "| shape | target | ratio (median per round) | of medians | met |",
         "|---|---|---|---|---|",

@@ -15,7 +15,12 @@
   LiteRT export), `resumable_fit` (training that resumes mid-epoch);
 - `optimizer`: the AdamW warmup-cosine optimizer every job uses;
 - `presets`: writing the fine-tuned model as a KerasHub preset;
-- `phase_timer`: seconds per phase of a job.
+- `phase_timer`: seconds per phase of a job;
+- `text_file`, `your_data`: a user's labelled CSV / TSV / JSON Lines file
+  as the task of the GLUE job and task distillation
+  (`finetune_text_file`); `text_scoring`: a saved preset or `.tflite`
+  scored on a labelled file (`evaluate_text_file`) or predicting
+  (`predict_texts`).
 """
 
 from keras_mobilebert.finetune.classification import DEFAULT_CONFIG
@@ -39,5 +44,9 @@ from keras_mobilebert.finetune.resumable_fit import fit_resumably
 from keras_mobilebert.finetune.squad import build_question_answerer
 from keras_mobilebert.finetune.squad import run_squad
 from keras_mobilebert.finetune.task_distillation import run_distill_task
+from keras_mobilebert.finetune.text_scoring import evaluate_text_file
+from keras_mobilebert.finetune.text_scoring import load_text_classifier
+from keras_mobilebert.finetune.text_scoring import predict_texts
+from keras_mobilebert.finetune.your_data import finetune_text_file
 from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset

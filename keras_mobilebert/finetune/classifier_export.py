@@ -13,6 +13,7 @@ import pathlib
 import numpy as np
 
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.data.labeled_text import is_file_task
 from keras_mobilebert.data.length_buckets import SEQUENCE_KEYS
 from keras_mobilebert.export import MODES
 from keras_mobilebert.export import QUANTIZATIONS
@@ -22,6 +23,7 @@ from keras_mobilebert.export.heldout import file_report
 from keras_mobilebert.export.heldout import heldout_outputs
 from keras_mobilebert.export.metadata import metadata_schema
 from keras_mobilebert.export.samples import dict_samples
+from keras_mobilebert.metrics.classification import classification_report
 from keras_mobilebert.metrics.glue import glue_metrics
 from keras_mobilebert.utils.errors import ConfigError
 
@@ -272,10 +274,10 @@ def export_task_classifier(
         {
             **file_report(result),
             "keras_metrics": glue_metrics(
-                task.name, keras_scores, evaluation.labels
+                task, keras_scores, evaluation.labels
             ),
             "tflite_metrics": glue_metrics(
-                task.name, file_scores, evaluation.labels
+                task, file_scores, evaluation.labels
             ),
             "heldout_label_agreement": agreement,
             "heldout_max_abs_error": float(
@@ -285,6 +287,10 @@ def export_task_classifier(
             "metadata": metadata,
         }
     )
+    if is_file_task(task):
+        report["tflite_report"] = classification_report(
+            file_scores, evaluation.labels, task.label_names
+        )
     log(
         f"{quantization}: {task.name} {evaluation.split} Keras "
         f"{report['keras_metrics']}, LiteRT {report['tflite_metrics']}; "

@@ -23,6 +23,7 @@ import pathlib
 import numpy as np
 
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.data.labeled_text import is_file_task
 from keras_mobilebert.finetune.classification import build_classifier
 from keras_mobilebert.finetune.classifier_export import check_export_config
 from keras_mobilebert.finetune.classifier_export import export_task_classifier
@@ -31,17 +32,28 @@ from keras_mobilebert.finetune.glue_data import pack_task_data
 from keras_mobilebert.finetune.phase_timer import PhaseTimer
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
+from keras_mobilebert.finetune.text_file import CLASS_WEIGHTS
+from keras_mobilebert.finetune.text_file import LABELS_FILE
+from keras_mobilebert.finetune.text_file import check_text_file_config
+from keras_mobilebert.finetune.text_file import class_weights
+from keras_mobilebert.finetune.text_file import describe_classes
+from keras_mobilebert.finetune.text_file import file_task_report
+from keras_mobilebert.finetune.text_file import label_file
+from keras_mobilebert.finetune.text_file import validation_scorer
 from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.distribute import make_distribute_strategy
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
 DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "finetune_glue_sst2.json"
 )
-REQUIRED_FIELDS = ("task",)
+# `task`, unless a `text_file` names the user's data (checked in
+# `complete_config`, since either one will do).
+REQUIRED_FIELDS = ()
 
 
 def _optional_fields():
@@ -54,6 +66,9 @@ OPTIONAL_FIELDS = _optional_fields()
 
 def num_outputs(task):
     """Outputs of a task's head: 1 for a regression task, else classes.
+
+    Args:
+        task: a GLUE task name, or a `GlueTask` (a user's file's).
 
     Example:
     ```python
@@ -77,11 +92,39 @@ def complete_config(config, default):
     complete_config({"job": "glue", "task": "rte"}, default)
     ```
     """
-    task = glue_task(config["task"])
-    config["task"] = task.name
+    if "task" not in config and not config.get("text_file"):
+        raise ConfigError(
+            "The config lacks the fields ['task'] (a GLUE task) or "
+            "['text_file'] (your labelled file)."
+        )
     for key, value in default.items():
         if key != "description":
             config.setdefault(key, value)
+    class_weight_kind(config)
+    config["text_file"] = check_text_file_config(config["text_file"])
+    if config["text_file"]:
+        # The user's file is the task: a GLUE task or split means nothing.
+        config["task"] = config["eval_split"] = config["data"] = None
+    else:
+        _complete_glue_task(config)
+    if not (config["epochs"] or config["train_steps"]):
+        raise ConfigError("Set epochs or train_steps (both are empty).")
+    check_export_config(config["export"])
+
+
+def class_weight_kind(config):
+    """The config's `class_weight`, checked (`text_file.CLASS_WEIGHTS`)."""
+    if config["class_weight"] not in CLASS_WEIGHTS:
+        raise ConfigError(
+            f"class_weight must be one of {list(CLASS_WEIGHTS)}; received "
+            f"{config['class_weight']!r}."
+        )
+    return config["class_weight"]
+
+
+def _complete_glue_task(config):
+    task = glue_task(config["task"])
+    config["task"] = task.name
     if config["eval_split"] is None:
         config["eval_split"] = next(
             s for s in task.splits if s.startswith("validation")
@@ -91,9 +134,6 @@ def complete_config(config, default):
             f"eval_split {config['eval_split']!r} is not a split of "
             f"{task.name}: {list(task.splits)}."
         )
-    if not (config["epochs"] or config["train_steps"]):
-        raise ConfigError("Set epochs or train_steps (both are empty).")
-    check_export_config(config["export"])
 
 
 def training_steps(config, num_examples):
@@ -142,7 +182,12 @@ def save_reload_export(classifier, config, data, preset_dir, timer, log):
     Returns:
         `(preset_dir, export report or None)`.
     """
-    preset_dir = save_preset(classifier, preset_dir)
+    names = data.train.label_names
+    preset_dir = save_preset(
+        classifier,
+        preset_dir,
+        extra_files={LABELS_FILE: label_file(names)} if names else None,
+    )
     reloaded = MobileBertClassifier.from_preset(str(preset_dir), compile=False)
     max_diff = _check_reloaded(
         classifier, reloaded, data.eval_packed, preset_dir
@@ -170,7 +215,7 @@ def write_results(output_dir, results):
         tmp.write_text(json.dumps(results, indent=2, default=float))
 
 
-def training_config(config, left_out=("description", "export")):
+def training_config(config, left_out=("description", "export", "distribute")):
     """The fields that decide training (recorded in a run's `run.json`).
 
     A resumed run may differ in the others (another export, say) and still
@@ -202,13 +247,17 @@ def run_glue(config, output_dir, log=print):
     """
     timer = PhaseTimer(log)
     output_dir = pathlib.Path(output_dir)
-    task = glue_task(config["task"])
     train, evaluation = load_task_data(config)
+    task = glue_task(train.task)
     log(
         f"data: {task.name}, {len(train)} train / {len(evaluation)} "
         f"{evaluation.split} examples from {train.source}"
     )
-    classifier = build_classifier(config, num_outputs(task.name))
+    if is_file_task(task):
+        describe_classes(train, evaluation, log)
+    strategy = make_distribute_strategy(config["distribute"])
+    with strategy.scope():
+        classifier = build_classifier(config, num_outputs(task))
     data = pack_task_data(classifier.preprocessor, train, evaluation)
     steps = training_steps(config, len(train))
     log(
@@ -230,15 +279,30 @@ def run_glue(config, output_dir, log=print):
         label_names=task.label_names,
         checkpoint_every=config["checkpoint_every"],
         config=training_config(config),
+        distribute_strategy=strategy,
+        class_weights=class_weights(train, class_weight_kind(config)),
+        validate=validation_scorer(
+            lambda p, s: score_task_model(classifier, p, s),
+            data.eval_packed,
+            evaluation,
+        ),
     )
     timer.done("training")
-    metrics, _ = score_task_model(classifier, data.eval_packed, evaluation)
+    metrics, eval_scores = score_task_model(
+        classifier, data.eval_packed, evaluation
+    )
     log(f"{task.name} {evaluation.split}: {metrics}")
+    file_results = {}
+    if is_file_task(task):
+        file_results = file_task_report(
+            output_dir, eval_scores, train, evaluation, training["rows"], log
+        )
     timer.done("evaluation")
     preset_dir, export = save_reload_export(
         classifier, config, data, output_dir / "preset", timer, log
     )
     results = {
+        **file_results,
         "task": task.name,
         "eval_split": evaluation.split,
         "metrics": metrics,

@@ -13,6 +13,7 @@ import numpy as np
 from keras_mobilebert.data.glue import load_glue
 from keras_mobilebert.data.glue_tasks import glue_task
 from keras_mobilebert.data.length_buckets import pack_texts
+from keras_mobilebert.finetune.text_file import load_text_file_data
 from keras_mobilebert.utils.errors import ConfigError
 
 # The task zips GLUE's own `download_glue_data.py` fetches. MRPC has none
@@ -111,15 +112,23 @@ def pack_task_data(preprocessor, train, evaluation):
 def load_task_data(config):
     """`(train, evaluation)` `GlueSplit`s of a GLUE job's config.
 
+    A config with a `text_file` reads the user's labelled file(s) instead
+    (`text_file.load_text_file_data`).
+
     Args:
         config: dict with `task`, `data`, `eval_split`,
-            `max_train_examples` and `seed`.
+            `max_train_examples` and `seed`, or with `text_file`.
 
     Example:
     ```python
     train, dev = load_task_data(load_config("glue_sst2.json"))
     ```
     """
+    if config.get("text_file"):
+        train, evaluation = load_text_file_data(
+            config["text_file"], config["seed"]
+        )
+        return _subset(train, config), evaluation
     source = glue_source(config["task"], config.get("data"))
     train = load_glue(config["task"], "train", source)
     evaluation = load_glue(config["task"], config["eval_split"], source)
@@ -129,7 +138,10 @@ def load_task_data(config):
             "labels (GLUE's test files are scored by its server); use a "
             "validation split."
         )
-    train = seeded_subset(
+    return _subset(train, config), evaluation
+
+
+def _subset(train, config):
+    return seeded_subset(
         train, config.get("max_train_examples"), config["seed"]
     )
-    return train, evaluation

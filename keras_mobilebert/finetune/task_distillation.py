@@ -25,6 +25,7 @@ import pathlib
 import numpy as np
 
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.data.labeled_text import is_file_task
 from keras_mobilebert.data.length_buckets import pack_texts
 from keras_mobilebert.distillation.augmentation import WordNeighbours
 from keras_mobilebert.distillation.augmentation import augment_texts
@@ -44,6 +45,10 @@ from keras_mobilebert.finetune.task_teacher import preset_label_names
 from keras_mobilebert.finetune.task_teacher import teacher_classifier
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
+from keras_mobilebert.finetune.text_file import class_weights
+from keras_mobilebert.finetune.text_file import describe_classes
+from keras_mobilebert.finetune.text_file import file_task_report
+from keras_mobilebert.finetune.text_file import validation_scorer
 from keras_mobilebert.utils.distribute import make_distribute_strategy
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.errors import InputFormatError
@@ -51,7 +56,7 @@ from keras_mobilebert.utils.errors import InputFormatError
 DEFAULT_CONFIG = (
     pathlib.Path(__file__).parent.parent / "configs" / "distill_task_sst2.json"
 )
-REQUIRED_FIELDS = ("task",)
+REQUIRED_FIELDS = glue.REQUIRED_FIELDS
 OPTIONAL_FIELDS = tuple(
     f
     for f in json.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
@@ -280,7 +285,7 @@ def load_teacher_classifier(config, data, student, output_dir, strategy, log):
     """
     import keras_hub
 
-    task = glue_task(config["task"])
+    task = glue_task(data.train.task)
     source = config["teacher"]
     saved = pathlib.Path(output_dir) / "teacher"
     if not is_classifier_preset(source) and is_classifier_preset(saved):
@@ -294,7 +299,7 @@ def load_teacher_classifier(config, data, student, output_dir, strategy, log):
             names = preset_label_names(source)
         else:
             teacher = teacher_classifier(
-                source, glue.num_outputs(task.name), student.preprocessor
+                source, glue.num_outputs(task), student.preprocessor
             )
             names = task.label_names
     check_same_vocabulary(teacher, student)
@@ -370,18 +375,20 @@ def run_distill_task(config, output_dir, log=print):
     """
     timer = PhaseTimer(log)
     output_dir = pathlib.Path(output_dir)
-    task = glue_task(config["task"])
     strategy = make_distribute_strategy(config["distribute"])
     train, evaluation = load_task_data(config)
     given = _given_text(config, evaluation)
+    task = glue_task(train.task)
     with strategy.scope():
-        student = build_classifier(config, glue.num_outputs(task.name))
+        student = build_classifier(config, glue.num_outputs(task))
     data = pack_task_data(student.preprocessor, train, evaluation)
     log(
         f"data: {task.name}, {len(train)} train / {len(evaluation)} "
         f"{evaluation.split} examples; student {config['preset']} with "
         f"{config['backbone_overrides']}, init {config['init']}"
     )
+    if is_file_task(task):
+        describe_classes(train, evaluation, log)
     timer.done("data and student")
     teacher, _ = load_teacher_classifier(
         config, data, student, output_dir, strategy, log
@@ -417,6 +424,12 @@ def run_distill_task(config, output_dir, log=print):
         name="task_distillation",
         config=glue.training_config(config, _NOT_TRAINING),
         distribute_strategy=strategy,
+        class_weights=class_weights(train, glue.class_weight_kind(config)),
+        validate=validation_scorer(
+            lambda p, s: score_task_model(student, p, s),
+            data.eval_packed,
+            evaluation,
+        ),
     )
     timer.done("student training")
     metrics, student_eval = score_task_model(
@@ -431,11 +444,17 @@ def run_distill_task(config, output_dir, log=print):
         f"student: {task.name} {evaluation.split} {metrics}; same label as "
         f"the teacher on {agreement}"
     )
+    file_results = {}
+    if is_file_task(task):
+        file_results = file_task_report(
+            output_dir, student_eval, train, evaluation, training["rows"], log
+        )
     timer.done("evaluation")
     preset_dir, export = glue.save_reload_export(
         student, config, data, output_dir / "student", timer, log
     )
     results = {
+        **file_results,
         "task": task.name,
         "eval_split": evaluation.split,
         "teacher_metrics": teacher_metrics,

@@ -26,6 +26,8 @@ from keras_mobilebert.distillation.teacher_student import load_teacher
 from keras_mobilebert.finetune.glue_data import seeded_indices
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
+from keras_mobilebert.finetune.text_file import LABELS_FILE
+from keras_mobilebert.finetune.text_file import label_file
 from keras_mobilebert.models.mobilebert.mobilebert_backbone import (
     MobileBertBackbone,
 )
@@ -38,8 +40,6 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor 
 from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
-
-LABELS_FILE = "labels.json"
 
 
 def is_classifier_preset(source):
@@ -199,12 +199,10 @@ def finetune_teacher(
     evaluation = data.evaluation
     metrics, _ = score_task_model(teacher, data.eval_packed, evaluation)
     log(f"teacher: {evaluation.task} {evaluation.split} {metrics}")
-    names = train.label_names or ["score"]
-    labels = {str(i): name for i, name in enumerate(names)}
     preset_dir = save_preset(
         teacher,
         output_dir / "teacher",
-        extra_files={LABELS_FILE: json.dumps(labels).encode()},
+        extra_files={LABELS_FILE: label_file(train.label_names or ["score"])},
     )
     with atomic_path(output_dir / "teacher_results.json") as tmp:
         tmp.write_text(json.dumps({"metrics": metrics}, indent=2))

@@ -42,6 +42,8 @@ def train_task_model(
     name="finetune",
     config=None,
     distribute_strategy=None,
+    class_weights=None,
+    validate=None,
     verbose=2,
 ):
     """Train `student` on packed text for `steps` steps, resumably.
@@ -78,6 +80,10 @@ def train_task_model(
         name: string. The stage name in `losses.csv`.
         config: dict or None. Recorded in `run.json`.
         distribute_strategy: a `tf.distribute.Strategy` or None.
+        class_weights: `(classes,)` floats or None: gold-label loss
+            weights by class (`task_dataset`).
+        validate: callable `(step) -> {metric: float}` or None, run at
+            every checkpoint (`TaskTrainingRun`).
         verbose: int. `fit` verbosity.
 
     Returns:
@@ -115,6 +121,7 @@ def train_task_model(
             batch_size=batch_size,
             seed=seed,
             start_step=start_step,
+            class_weights=class_weights,
         )
 
     run = TaskTrainingRun(
@@ -126,6 +133,7 @@ def train_task_model(
         name=name,
         config=config,
         distribute_strategy=strategy,
+        validate=validate,
         verbose=verbose,
     )
     return run.run()

@@ -12,6 +12,7 @@ constant prediction).
 import numpy as np
 
 from keras_mobilebert.data.glue_tasks import glue_task
+from keras_mobilebert.metrics.classification import macro_f1
 
 
 def _pair(predictions, labels, dtype):
@@ -171,6 +172,7 @@ def _scores(predictions):
 
 METRICS = {
     "accuracy": accuracy,
+    "macro_f1": macro_f1,
     "f1": f1_score,
     "matthews_correlation": matthews_correlation,
     "pearson": pearson_correlation,
