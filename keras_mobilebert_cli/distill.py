@@ -175,6 +175,14 @@ def add_arguments(parser):
         "resolves the TPU from the environment).",
     )
     parser.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=300,
+        help="Multi-worker: seconds to wait for every task to join, and "
+        "about how long a task that died takes to stop the others with "
+        "an error naming it.",
+    )
+    parser.add_argument(
         "--tensorboard",
         action="store_true",
         help="Also log to <output-dir>/tensorboard.",
@@ -216,10 +224,12 @@ def run(args):
     )
     from keras_mobilebert.distillation.teacher_student import load_teacher
     from keras_mobilebert.models.mobilebert import MobileBertTokenizer
+    from keras_mobilebert.utils.distribute import cluster_errors
+    from keras_mobilebert.utils.distribute import is_chief
     from keras_mobilebert.utils.distribute import make_distribute_strategy
 
     keras.utils.set_random_seed(args.seed)
-    strategy = make_distribute_strategy(args.distribute)
+    strategy = make_distribute_strategy(args.distribute, args.cluster_timeout)
     with strategy.scope():
         teacher = load_teacher(
             args.teacher, args.teacher_weights, args.teacher_overrides
@@ -234,7 +244,7 @@ def run(args):
     else:
         documents = rotten_tomatoes_documents()
     callbacks = []
-    if args.tensorboard:
+    if args.tensorboard and is_chief(strategy):
         callbacks.append(
             keras.callbacks.TensorBoard(
                 str(pathlib.Path(args.output_dir) / "tensorboard")
@@ -243,7 +253,8 @@ def run(args):
     config = {
         k: v
         for k, v in vars(args).items()
-        if k not in ("func", "verbose", "command", "tensorboard")
+        if k
+        not in ("func", "verbose", "command", "tensorboard", "cluster_timeout")
     }
     distill_run = DistillationRun(
         teacher=teacher,
@@ -275,7 +286,8 @@ def run(args):
         verbose=args.verbose,
         config=config,
     )
-    summary = distill_run.run()
+    with cluster_errors():
+        summary = distill_run.run()
     print(
         json.dumps(
             {

@@ -57,6 +57,7 @@ from keras_mobilebert.distillation.strategies import rate_groups
 from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.distribute import fit_under_multi_worker
 from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.files import atomic_path
 
@@ -165,12 +166,11 @@ class DistillationRun:
         self.callbacks = list(callbacks or [])
         self.verbose = verbose
         self.config = dict(config or {})
-        worker = worker_id(self.distribute_strategy)
-        if worker is not None:
-            # Multi-worker: every worker holds the same state; the chief
-            # writes the output directory, the others a private copy of it,
-            # so no two processes ever write the same file.
-            self.output_dir = self.output_dir / "workers" / worker
+        # Multi-worker: every worker holds the same state, and only the
+        # chief writes; the others read the chief's checkpoint when they
+        # resume (a shared file system, as Keras's BackupAndRestore and the
+        # Model Garden assume), so no two processes write the same file.
+        self.is_chief = worker_id(self.distribute_strategy) is None
         self.checkpoint_dir = self.output_dir / CHECKPOINTS
         self.csv_path = self.output_dir / "losses.csv"
         self.columns = loss_columns(self.stages)
@@ -242,7 +242,9 @@ class DistillationRun:
             "init_embeddings": self.init_embeddings,
             "config": self.config,
         }
-        if path.exists():
+        if path.exists() or not self.is_chief:
+            if not path.exists():
+                return
             previous = json.loads(path.read_text())
             if previous != json.loads(json.dumps(record)):
                 raise ValueError(
@@ -254,6 +256,8 @@ class DistillationRun:
                 tmp.write_text(json.dumps(record, indent=2))
 
     def _save(self, path, stage_index, stage_step, global_step, distiller):
+        if not self.is_chief:
+            return
         arrays = collect("student", self._student_variables())
         arrays.update(collect("projection", self._projection_variables()))
         if distiller is not None:
@@ -295,9 +299,10 @@ class DistillationRun:
         `"embedding_init"` (how the word table was initialized from the
         teacher's, or None) and `"resumed_from"` (global step, or None).
         """
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_chief:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         self._check_config()
-        clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         offsets, total = self._stage_offsets()
         progress = self.checkpoint_dir / PROGRESS
         start_stage, start_step, resumed_from = 0, 0, None
@@ -324,6 +329,7 @@ class DistillationRun:
             distiller = self.build_distiller(stage)
             with self.distribute_strategy.scope():
                 distiller.compile(optimizer=self.make_optimizer(stage))
+            fit_under_multi_worker(distiller)
             done = start_step if index == start_stage else 0
             if done > 0:
                 assign_all("optimizer", distiller.optimizer_variables(), arrays)
@@ -351,7 +357,8 @@ class DistillationRun:
                     {k: float(v[-1]) for k, v in history.history.items()}
                 )
                 rows.append(row)
-                write_loss_rows(self.csv_path, self.columns, rows)
+                if self.is_chief:
+                    write_loss_rows(self.csv_path, self.columns, rows)
                 if done < stage.steps:
                     self._save(progress, index, done, first + chunk, distiller)
             # Stage boundary: keep this stage's student, then move on.
@@ -361,7 +368,8 @@ class DistillationRun:
             )
             self._save(boundary, index, stage.steps, end, None)
             self._save(progress, index + 1, 0, end, None)
-        self._finish(rows)
+        if self.is_chief:
+            self._finish(rows)
         # The last row of each stage (rows are in step order).
         final_losses = {row["stage_name"]: row for row in rows}
         return {
