@@ -175,6 +175,13 @@ def add_arguments(parser):
         "resolves the TPU from the environment).",
     )
     parser.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        help="Training steps per call of the compiled step (several per "
+        "host round trip on a TPU).",
+    )
+    parser.add_argument(
         "--cluster-timeout",
         type=float,
         default=300,
@@ -254,7 +261,14 @@ def run(args):
         k: v
         for k, v in vars(args).items()
         if k
-        not in ("func", "verbose", "command", "tensorboard", "cluster_timeout")
+        not in (
+            "func",
+            "verbose",
+            "command",
+            "tensorboard",
+            "cluster_timeout",
+            "steps_per_execution",
+        )
     }
     distill_run = DistillationRun(
         teacher=teacher,
@@ -285,6 +299,7 @@ def run(args):
         callbacks=callbacks,
         verbose=args.verbose,
         config=config,
+        steps_per_execution=args.steps_per_execution,
     )
     with cluster_errors():
         summary = distill_run.run()

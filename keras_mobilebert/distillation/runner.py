@@ -101,6 +101,10 @@ class DistillationRun:
         verbose: int. `fit` verbosity.
         config: dict or None. Recorded in `run.json`; a resumed run must
             pass the same one.
+        steps_per_execution: int. Training steps per call of the compiled
+            step (Keras `compile`): on a TPU, several steps per host round
+            trip. The step is TPU-ready (static batch shapes, no Python
+            side effects; `tests/distillation/test_xla_step.py`).
 
     Example:
     ```python
@@ -132,6 +136,7 @@ class DistillationRun:
         callbacks=None,
         verbose="auto",
         config=None,
+        steps_per_execution=1,
     ):
         self.teacher = as_teacher(teacher)
         self.student = MobileBertTaps(student)
@@ -166,6 +171,7 @@ class DistillationRun:
         self.callbacks = list(callbacks or [])
         self.verbose = verbose
         self.config = dict(config or {})
+        self.steps_per_execution = int(steps_per_execution)
         # Multi-worker: every worker holds the same state, and only the
         # chief writes; the others read the chief's checkpoint when they
         # resume (a shared file system, as Keras's BackupAndRestore and the
@@ -328,7 +334,10 @@ class DistillationRun:
                 continue
             distiller = self.build_distiller(stage)
             with self.distribute_strategy.scope():
-                distiller.compile(optimizer=self.make_optimizer(stage))
+                distiller.compile(
+                    optimizer=self.make_optimizer(stage),
+                    steps_per_execution=self.steps_per_execution,
+                )
             fit_under_multi_worker(distiller)
             done = start_step if index == start_stage else 0
             if done > 0:
