@@ -9,7 +9,8 @@ line (`--distribute`); `make_distribute_strategy` builds it, and
 import contextlib
 import os
 import re
-import socket
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -181,23 +182,6 @@ def _task_name(job, index):
     return f"{job} {index}"
 
 
-def _unreachable_tasks(resolver, wait=2.0):
-    """`"<job> <index> (<address>)"` of every other task not listening."""
-    missing = []
-    spec = resolver.cluster_spec()
-    for job in spec.jobs:
-        for index in spec.task_indices(job):
-            if job == resolver.task_type and index == resolver.task_id:
-                continue
-            address = spec.task_address(job, index)
-            host, _, port = address.rpartition(":")
-            try:
-                socket.create_connection((host, int(port)), wait).close()
-            except OSError:
-                missing.append(f"{_task_name(job, index)} ({address})")
-    return missing
-
-
 def _multi_worker_strategy(timeout):
     # The strategy's start-up barrier and its health checks are class
     # settings of its `extended` part with no public API; TensorFlow's own
@@ -218,23 +202,55 @@ def _multi_worker_strategy(timeout):
             f"cluster and this task; TF_CONFIG is "
             f"{os.environ.get('TF_CONFIG')!r}."
         )
+    # A task that never comes up leaves the others waiting inside
+    # TensorFlow, in a call that holds the interpreter (no Python thread
+    # or signal handler runs): a watchdog process ends this one with one
+    # line naming the missing tasks.
+    watchdog = _start_watchdog(resolver, timeout)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(
             cluster_resolver=resolver
         )
-    except RuntimeError as error:
-        if "Timeout waiting for the cluster" not in str(error):
-            raise
-        missing = _unreachable_tasks(resolver) or ["another task"]
-        raise ClusterError(
-            f"{', '.join(missing)} did not join the cluster within "
-            f"{timeout} s (--cluster-timeout)."
-        ) from None
+    finally:
+        watchdog.kill()
+        watchdog.wait()
 
 
-# How TensorFlow names a dead task: the health check of the strategy says
-# "<task> is down", the coordination service "tasks are unhealthy (stopped
-# sending heartbeats): <task>".
+_WATCHDOG = """
+import os, signal, socket, sys, time
+parent, timeout, tasks = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+time.sleep(timeout)
+missing = []
+for task in tasks:
+    name, address = task.split("=")
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), 2).close()
+    except OSError:
+        missing.append(f"{name} ({address})")
+sys.stderr.write(
+    f"ClusterError: {', '.join(missing) or 'another task'} did not join "
+    f"the cluster within {timeout:g} s (--cluster-timeout).\\n"
+)
+sys.stderr.flush()
+os.kill(parent, signal.SIGKILL)
+"""
+
+
+def _start_watchdog(resolver, timeout):
+    spec = resolver.cluster_spec()
+    tasks = [
+        f"{_task_name(job, index)}={spec.task_address(job, index)}"
+        for job in spec.jobs
+        for index in spec.task_indices(job)
+        if (job, index) != (resolver.task_type, resolver.task_id)
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)]
+        + tasks
+    )
+
+
 _DOWN = re.compile(
     r"(?:is down|unhealthy|heartbeat)[^/]*?/job:(\w+)/replica:\d+/task:(\d+)"
     r"|/job:(\w+)/replica:\d+/task:(\d+) is down",

@@ -95,7 +95,7 @@ def distill_args(output_dir, text, distribute="multi_worker_mirrored"):
         "--distribute",
         distribute,
         "--cluster-timeout",
-        "20",
+        "60",
         "--verbose",
         "0",
         "--output-dir",
