@@ -131,3 +131,10 @@ def weight_differences(a, b):
     """Absolute differences of every entry of two `{key: array}` dicts."""
     assert a.keys() == b.keys()
     return np.concatenate([np.abs(a[k] - b[k]).ravel() for k in sorted(a)])
+
+
+def written_files(folder):
+    """Every file under `folder`, as sorted relative paths."""
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+    )

@@ -33,30 +33,14 @@ import pytest
 
 from keras_mobilebert.distillation.checkpoints import load_npz
 from keras_mobilebert.distillation.fault_injection import KILL_ENV
+from tests.distillation.test_resume import STUDENT
+from tests.distillation.test_resume import TEACHER
 from tests.multi_worker import run_cluster
 from tests.multi_worker import weight_differences
+from tests.multi_worker import written_files as files
 
 LEARNING_RATE = 1e-3
 STEPS = 10
-TEACHER = {
-    "num_layers": 2,
-    "hidden_dim": 16,
-    "intermediate_dim": 32,
-    "embedding_dim": 8,
-    "bottleneck_dim": 24,
-    "num_heads": 2,
-    "max_sequence_length": 16,
-}
-STUDENT = {
-    "num_layers": 2,
-    "hidden_dim": 16,
-    "intermediate_dim": 16,
-    "embedding_dim": 8,
-    "bottleneck_dim": 8,
-    "num_heads": 2,
-    "num_feedforward_networks": 2,
-    "max_sequence_length": 16,
-}
 FINAL = "checkpoints/stage_02_pretraining_distillation.npz"
 
 
@@ -122,12 +106,6 @@ def assert_same_student(a, b):
     assert diff.max() <= 2 * LEARNING_RATE * STEPS, message
     assert q99 <= 0.01 * LEARNING_RATE, message
     np.testing.assert_allclose(losses(a), losses(b), rtol=1e-5)
-
-
-def files(folder):
-    return sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-    )
 
 
 @pytest.mark.large

@@ -17,9 +17,10 @@ import json
 import numpy as np
 import pytest
 
-from keras_mobilebert import MobileBertQuestionAnswerer
 from tests.finetune.squad_tiny import tiny_config
+from tests.finetune.test_resumable_fit import preset_weights
 from tests.multi_worker import run_cluster
+from tests.multi_worker import written_files as files
 
 
 def squad_args(config_path, output, distribute):
@@ -37,20 +38,7 @@ def squad_args(config_path, output, distribute):
 
 
 def weights(preset_dir):
-    qa = MobileBertQuestionAnswerer.from_preset(str(preset_dir), compile=False)
-    return np.concatenate(
-        [
-            np.ravel(v.numpy())
-            for v in qa.variables
-            if "seed_generator" not in v.path
-        ]
-    )
-
-
-def files(folder):
-    return sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
-    )
+    return np.concatenate([np.ravel(w) for w in preset_weights(preset_dir)])
 
 
 @pytest.mark.large
