@@ -175,6 +175,21 @@ def add_arguments(parser):
         "resolves the TPU from the environment).",
     )
     parser.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        help="Training steps per call of the compiled step (several per "
+        "host round trip on a TPU).",
+    )
+    parser.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=300,
+        help="Multi-worker: seconds to wait for every task to join, and "
+        "about how long a task that died takes to stop the others with "
+        "an error naming it.",
+    )
+    parser.add_argument(
         "--tensorboard",
         action="store_true",
         help="Also log to <output-dir>/tensorboard.",
@@ -224,10 +239,12 @@ def run(args):
     )
     from keras_mobilebert.distillation.teacher_student import load_teacher
     from keras_mobilebert.models.mobilebert import MobileBertTokenizer
+    from keras_mobilebert.utils.distribute import cluster_errors
+    from keras_mobilebert.utils.distribute import is_chief
     from keras_mobilebert.utils.distribute import make_distribute_strategy
 
     keras.utils.set_random_seed(args.seed)
-    strategy = make_distribute_strategy(args.distribute)
+    strategy = make_distribute_strategy(args.distribute, args.cluster_timeout)
     with strategy.scope():
         teacher = load_teacher(
             args.teacher, args.teacher_weights, args.teacher_overrides
@@ -242,7 +259,7 @@ def run(args):
     else:
         documents = rotten_tomatoes_documents()
     callbacks = []
-    if args.tensorboard:
+    if args.tensorboard and is_chief(strategy):
         callbacks.append(
             keras.callbacks.TensorBoard(
                 str(pathlib.Path(args.output_dir) / "tensorboard")
@@ -251,7 +268,15 @@ def run(args):
     config = {
         k: v
         for k, v in vars(args).items()
-        if k not in ("func", "verbose", "command", "tensorboard")
+        if k
+        not in (
+            "func",
+            "verbose",
+            "command",
+            "tensorboard",
+            "cluster_timeout",
+            "steps_per_execution",
+        )
     }
     distill_run = DistillationRun(
         teacher=teacher,
@@ -282,8 +307,10 @@ def run(args):
         callbacks=callbacks,
         verbose=args.verbose,
         config=config,
+        steps_per_execution=args.steps_per_execution,
     )
-    summary = distill_run.run()
+    with cluster_errors():
+        summary = distill_run.run()
     print(
         json.dumps(
             {

@@ -85,6 +85,13 @@ def register(subparsers):
         "resolves the TPU from the environment); default none",
     )
     parser.add_argument(
+        "--cluster-timeout",
+        type=float,
+        help="multi-worker: seconds to wait for every task to join, and "
+        "about how long a task that died takes to stop the others; "
+        "default 300",
+    )
+    parser.add_argument(
         "--no-export", action="store_true", help="skip the LiteRT export"
     )
     parser.set_defaults(func=run)
@@ -133,4 +140,9 @@ def run(args):
         config["backbone_overrides"]["num_layers"] = args.num_layers
     if args.no_export:
         config["export"] = None
-    return run_finetune(config, args.output)
+    if args.cluster_timeout is not None:
+        config["cluster_timeout"] = args.cluster_timeout
+    from keras_mobilebert.utils.distribute import cluster_errors
+
+    with cluster_errors():
+        return run_finetune(config, args.output)

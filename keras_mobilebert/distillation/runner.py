@@ -57,6 +57,7 @@ from keras_mobilebert.distillation.strategies import rate_groups
 from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.distribute import fit_under_multi_worker
 from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
@@ -101,6 +102,10 @@ class DistillationRun:
         verbose: int. `fit` verbosity.
         config: dict or None. Recorded in `run.json`; a resumed run must
             pass the same one.
+        steps_per_execution: int. Training steps per call of the compiled
+            step (Keras `compile`): on a TPU, several steps per host round
+            trip. The step is TPU-ready (static batch shapes, no Python
+            side effects; `tests/distillation/test_xla_step.py`).
 
     Example:
     ```python
@@ -132,6 +137,7 @@ class DistillationRun:
         callbacks=None,
         verbose="auto",
         config=None,
+        steps_per_execution=1,
     ):
         self.teacher = as_teacher(teacher)
         self.student = MobileBertTaps(student)
@@ -166,12 +172,12 @@ class DistillationRun:
         self.callbacks = list(callbacks or [])
         self.verbose = verbose
         self.config = dict(config or {})
-        worker = worker_id(self.distribute_strategy)
-        if worker is not None:
-            # Multi-worker: every worker holds the same state; the chief
-            # writes the output directory, the others a private copy of it,
-            # so no two processes ever write the same file.
-            self.output_dir = self.output_dir / "workers" / worker
+        self.steps_per_execution = int(steps_per_execution)
+        # Multi-worker: every worker holds the same state, and only the
+        # chief writes; the others read the chief's checkpoint when they
+        # resume (a shared file system, as Keras's BackupAndRestore and the
+        # Model Garden assume), so no two processes write the same file.
+        self.is_chief = worker_id(self.distribute_strategy) is None
         self.checkpoint_dir = self.output_dir / CHECKPOINTS
         self.csv_path = self.output_dir / "losses.csv"
         self.columns = loss_columns(self.stages)
@@ -243,7 +249,9 @@ class DistillationRun:
             "init_embeddings": self.init_embeddings,
             "config": self.config,
         }
-        if path.exists():
+        if path.exists() or not self.is_chief:
+            if not path.exists():
+                return
             previous = json.loads(path.read_text())
             if previous != json.loads(json.dumps(record)):
                 raise ConfigError(
@@ -255,6 +263,8 @@ class DistillationRun:
                 tmp.write_text(json.dumps(record, indent=2))
 
     def _save(self, path, stage_index, stage_step, global_step, distiller):
+        if not self.is_chief:
+            return
         arrays = collect("student", self._student_variables())
         arrays.update(collect("projection", self._projection_variables()))
         if distiller is not None:
@@ -296,9 +306,10 @@ class DistillationRun:
         `"embedding_init"` (how the word table was initialized from the
         teacher's, or None) and `"resumed_from"` (global step, or None).
         """
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_chief:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         self._check_config()
-        clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         offsets, total = self._stage_offsets()
         progress = self.checkpoint_dir / PROGRESS
         start_stage, start_step, resumed_from = 0, 0, None
@@ -324,7 +335,11 @@ class DistillationRun:
                 continue
             distiller = self.build_distiller(stage)
             with self.distribute_strategy.scope():
-                distiller.compile(optimizer=self.make_optimizer(stage))
+                distiller.compile(
+                    optimizer=self.make_optimizer(stage),
+                    steps_per_execution=self.steps_per_execution,
+                )
+            fit_under_multi_worker(distiller)
             done = start_step if index == start_stage else 0
             if done > 0:
                 assign_all("optimizer", distiller.optimizer_variables(), arrays)
@@ -352,7 +367,8 @@ class DistillationRun:
                     {k: float(v[-1]) for k, v in history.history.items()}
                 )
                 rows.append(row)
-                write_loss_rows(self.csv_path, self.columns, rows)
+                if self.is_chief:
+                    write_loss_rows(self.csv_path, self.columns, rows)
                 if done < stage.steps:
                     self._save(progress, index, done, first + chunk, distiller)
             # Stage boundary: keep this stage's student, then move on.
@@ -362,7 +378,8 @@ class DistillationRun:
             )
             self._save(boundary, index, stage.steps, end, None)
             self._save(progress, index + 1, 0, end, None)
-        self._finish(rows)
+        if self.is_chief:
+            self._finish(rows)
         # The last row of each stage (rows are in step order).
         final_losses = {row["stage_name"]: row for row in rows}
         return {

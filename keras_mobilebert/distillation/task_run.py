@@ -38,6 +38,7 @@ from keras_mobilebert.distillation.loss_log import read_loss_rows
 from keras_mobilebert.distillation.loss_log import write_loss_rows
 from keras_mobilebert.distillation.plotting import TASK_PANELS
 from keras_mobilebert.distillation.plotting import plot_losses
+from keras_mobilebert.utils.distribute import fit_under_multi_worker
 from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
@@ -187,6 +188,7 @@ class TaskTrainingRun:
         resumed_from = self._restore()
         done = resumed_from or 0
         rows = read_loss_rows(self.csv_path, done)
+        fit_under_multi_worker(self.trainer)
         columns = list(POSITION_COLUMNS)
         for row in rows:
             columns += [k for k in row if k not in columns]

@@ -144,6 +144,7 @@ def fit_resumably(
     checkpoint_every=500,
     settings=None,
     log=print,
+    write_backup=True,
 ):
     """Fit `model` on `(x, y)`, checkpointing; resume from `backup_dir`.
 
@@ -162,6 +163,9 @@ def fit_resumably(
         settings: JSON-serializable dict recorded with the checkpoint (e.g.
             the job's config); resuming requires the same.
         log: callable taking one string.
+        write_backup: bool. False on the workers of a multi-worker job
+            other than the chief: they resume from the chief's checkpoint
+            and write none.
 
     Returns:
         A dict: `steps`, `steps_per_epoch`, `resumed_from` (global step or
@@ -241,6 +245,8 @@ def fit_resumably(
             f"loss {row.get('loss', float('nan')):.4f}, "
             f"{time.perf_counter() - start:.0f} s"
         )
+        if not write_backup:
+            continue
         state = collect("model", model.variables)
         state.update(collect("optimizer", model.optimizer.variables))
         save_npz(

@@ -24,6 +24,7 @@ while training runs.
 import json
 import pathlib
 import shutil
+import tempfile
 
 import keras
 import numpy as np
@@ -55,8 +56,9 @@ from keras_mobilebert.models.mobilebert.squad_evaluation import is_squad_v2
 from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import DISTRIBUTE_STRATEGIES
+from keras_mobilebert.utils.distribute import fit_under_multi_worker
+from keras_mobilebert.utils.distribute import is_chief
 from keras_mobilebert.utils.distribute import make_distribute_strategy
-from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.errors import MissingInputError
 from keras_mobilebert.utils.errors import UnreachableSourceError
@@ -262,8 +264,9 @@ def run_squad(config, output_dir, log=print):
         config: dict from `load_config` (a config whose `job` is `"squad"`).
         output_dir: directory for the preset, the backup, the `.tflite`
             file, `predictions.json` and `results.json`. Under a
-            multi-worker strategy, workers other than the chief write to
-            `output_dir/workers/<task>` instead.
+            multi-worker strategy only the chief writes it; the other
+            workers resume from its backup and write their (identical)
+            outputs to a temporary folder, removed at the end.
         log: callable taking one string.
 
     Returns:
@@ -277,12 +280,23 @@ def run_squad(config, output_dir, log=print):
     results = run_squad(config, "runs/squad")
     ```
     """
-    timer = PhaseTimer(log)
-    strategy = make_distribute_strategy(config["distribute"])
+    strategy = make_distribute_strategy(
+        config["distribute"], config.get("cluster_timeout", 300)
+    )
     output_dir = pathlib.Path(output_dir)
-    worker = worker_id(strategy)
-    if worker is not None:
-        output_dir = output_dir / "workers" / worker
+    if is_chief(strategy):
+        return _run_squad(config, strategy, output_dir, output_dir, log)
+    # Every worker takes part in every step (training, prediction); only
+    # the chief keeps what it writes.
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="keras_mobilebert_"))
+    try:
+        return _run_squad(config, strategy, output_dir, scratch, log)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_squad(config, strategy, shared_dir, output_dir, log):
+    timer = PhaseTimer(log)
     # Data first: offline, a URL fails here, before any model is built.
     train = _limited(
         read_examples(config["train"], "train"),
@@ -314,6 +328,7 @@ def run_squad(config, output_dir, log=print):
                 config["learning_rate"], config["warmup_fraction"], steps
             )
         )
+    fit_under_multi_worker(qa)
     timer.done("data and model")
     training = fit_resumably(
         qa,
@@ -322,7 +337,8 @@ def run_squad(config, output_dir, log=print):
         batch_size=config["batch_size"],
         epochs=config["epochs"],
         seed=config["seed"],
-        backup_dir=output_dir / "backup",
+        backup_dir=shared_dir / "backup",
+        write_backup=shared_dir == output_dir,
         checkpoint_every=config["checkpoint_every"],
         settings={name: config[name] for name in TRAINING_FIELDS},
         log=log,

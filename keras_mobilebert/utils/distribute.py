@@ -6,15 +6,37 @@ line (`--distribute`); `make_distribute_strategy` builds it, and
 (which writes the job's outputs) or another worker.
 """
 
+import contextlib
+import os
+import re
+import subprocess
+import sys
+
 import tensorflow as tf
 
 from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import UserInputError
 
 # The names `make_distribute_strategy` accepts (the CLI spells them out).
 DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 
 
-def make_distribute_strategy(name):
+# Seconds a multi-worker job waits for every task to join, and about how
+# long it takes to notice a task that died (`--cluster-timeout`).
+DEFAULT_CLUSTER_TIMEOUT = 300
+
+
+class ClusterError(UserInputError):
+    """A task of the `TF_CONFIG` cluster did not join, or died.
+
+    Example:
+    ```python
+    raise ClusterError("worker 1 (127.0.0.1:23457) did not join in 300 s.")
+    ```
+    """
+
+
+def make_distribute_strategy(name, cluster_timeout=DEFAULT_CLUSTER_TIMEOUT):
     """The `tf.distribute` strategy called `name`.
 
     Args:
@@ -22,6 +44,12 @@ def make_distribute_strategy(name):
             strategy of this process), `"mirrored"` (every local device),
             `"multi_worker_mirrored"` (the cluster in `TF_CONFIG`) or
             `"tpu"` (the TPU the environment names).
+        cluster_timeout: float. Multi-worker only: seconds to wait for
+            every task of the cluster to join (else a `ClusterError`
+            naming the missing ones), and about how long a task that dies
+            later takes to be noticed (the health checks of
+            `MultiWorkerMirroredStrategy` then abort the collectives, and
+            `cluster_errors` turns that into a `ClusterError`).
 
     Example:
     ```python
@@ -40,7 +68,7 @@ def make_distribute_strategy(name):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker_mirrored":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker_strategy(cluster_timeout)
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
@@ -71,3 +99,209 @@ def worker_id(strategy):
     ):
         return None
     return f"{task_type}_{task_id}"
+
+
+def is_multi_worker(strategy):
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy`.
+
+    Example:
+    ```python
+    is_multi_worker(tf.distribute.get_strategy())  # False
+    ```
+    """
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def _as_vector(value):
+    if isinstance(value, tf.Tensor) and value.shape.rank == 0:
+        return tf.reshape(value, [1])
+    return value
+
+
+def fit_under_multi_worker(model):
+    """Let Keras 3 `fit`/`evaluate` run `model` under a multi-worker strategy.
+
+    Keras 3 (3.13) has two faults under `MultiWorkerMirroredStrategy`
+    (tensorflow/tensorflow#72388): its symbolic build before the first
+    step calls `strategy.reduce` on a dict of `PerReplica` inputs
+    ("unsupported type <class 'dict'>"), and it reduces every step's logs
+    with `strategy.reduce("MEAN", value, axis=0)`, which fails on the
+    scalar logs every `train_step` returns ("Invalid reduction dimension
+    0 for input with 0 dimensions"). On this `model` instance (no class
+    is changed) the step's scalar logs become vectors of one element, so
+    the cross-worker mean gives the scalar back, and the build uses this
+    worker's local part of one batch, which has the right shapes. Under
+    any other strategy it does nothing.
+
+    Args:
+        model: a compiled `keras.Model` whose `distribute_strategy` is the
+            strategy it trains under.
+
+    Returns:
+        `model`.
+
+    Example:
+    ```python
+    with strategy.scope():
+        model.compile(optimizer="adam", loss="mse")
+    fit_under_multi_worker(model).fit(dataset, epochs=1)
+    ```
+    """
+    strategy = model.distribute_strategy
+    if not is_multi_worker(strategy) or getattr(
+        model, "_multi_worker_ready", False
+    ):
+        return model
+    train_step, test_step = model.train_step, model.test_step
+
+    def vector_logs(step):
+        def wrapped(data):
+            return tf.nest.map_structure(_as_vector, step(data))
+
+        return wrapped
+
+    def symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None and data_batch is None:
+            for _, _, it in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda v: strategy.experimental_local_results(v)[0],
+                    next(it),
+                )
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model.train_step = vector_logs(train_step)
+    model.test_step = vector_logs(test_step)
+    model._maybe_symbolic_build = symbolic_build
+    model._multi_worker_ready = True
+    model.train_function = model.test_function = None
+    return model
+
+
+def _task_name(job, index):
+    return f"{job} {index}"
+
+
+def _multi_worker_strategy(timeout):
+    # The strategy's start-up barrier and its health checks are class
+    # settings of its `extended` part with no public API; TensorFlow's own
+    # multi-worker tests set them the same way. The start-up barrier waits
+    # `timeout` s; a dead task is noticed after at most `interval` s plus
+    # three checks of `check` s each, about `timeout` s in all.
+    from tensorflow.python.distribute import collective_all_reduce_strategy
+
+    extended = collective_all_reduce_strategy.CollectiveAllReduceExtended
+    timeout = max(1, int(timeout))
+    extended._check_health_initial_timeout = timeout
+    extended._check_health_interval = max(1, min(30, timeout // 4))
+    extended._check_health_timeout = max(1, min(10, timeout // 4))
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    if not resolver.cluster_spec().jobs:
+        raise ClusterError(
+            "--distribute multi_worker_mirrored needs a TF_CONFIG naming the "
+            f"cluster and this task; TF_CONFIG is "
+            f"{os.environ.get('TF_CONFIG')!r}."
+        )
+    # A task that never comes up leaves the others waiting inside
+    # TensorFlow, in a call that holds the interpreter (no Python thread
+    # or signal handler runs): a watchdog process ends this one with one
+    # line naming the missing tasks.
+    watchdog = _start_watchdog(resolver, timeout)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=resolver
+        )
+    finally:
+        watchdog.kill()
+        watchdog.wait()
+
+
+_WATCHDOG = """
+import os, signal, socket, sys, time
+parent, timeout, tasks = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+time.sleep(timeout)
+missing = []
+for task in tasks:
+    name, address = task.split("=")
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), 2).close()
+    except OSError:
+        missing.append(f"{name} ({address})")
+sys.stderr.write(
+    f"ClusterError: {', '.join(missing) or 'another task'} did not join "
+    f"the cluster within {timeout:g} s (--cluster-timeout).\\n"
+)
+sys.stderr.flush()
+os.kill(parent, signal.SIGKILL)
+"""
+
+
+def _start_watchdog(resolver, timeout):
+    spec = resolver.cluster_spec()
+    tasks = [
+        f"{_task_name(job, index)}={spec.task_address(job, index)}"
+        for job in spec.jobs
+        for index in spec.task_indices(job)
+        if (job, index) != (resolver.task_type, resolver.task_id)
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)]
+        + tasks
+    )
+
+
+_DOWN = re.compile(
+    r"(?:is down|unhealthy|heartbeat)[^/]*?/job:(\w+)/replica:\d+/task:(\d+)"
+    r"|/job:(\w+)/replica:\d+/task:(\d+) is down",
+    re.DOTALL,
+)
+
+
+@contextlib.contextmanager
+def cluster_errors():
+    """Turn "a peer is down" errors of a multi-worker job into `ClusterError`.
+
+    When a task of a `MultiWorkerMirroredStrategy` cluster dies, the
+    strategy's health check aborts every collective with a long
+    `UnavailableError`; this names the task in one line. Other errors
+    pass unchanged.
+
+    Example:
+    ```python
+    with cluster_errors():
+        model.fit(dataset)
+    ```
+    """
+    try:
+        yield
+    except (
+        tf.errors.UnavailableError,
+        tf.errors.CancelledError,
+        tf.errors.DeadlineExceededError,
+        tf.errors.InternalError,
+    ) as error:
+        found = _DOWN.search(str(error))
+        if not found and "check alive failed" not in str(error):
+            raise
+        task = "a task"
+        if found:
+            job, index = [g for g in found.groups() if g is not None]
+            task = _task_name(job, index)
+        raise ClusterError(
+            f"{task} of the cluster in TF_CONFIG stopped responding; start "
+            "every task again with the same command to resume from the "
+            "last checkpoint."
+        ) from None
+
+
+def is_chief(strategy):
+    """Whether this process writes the job's outputs (see `worker_id`).
+
+    Example:
+    ```python
+    is_chief(tf.distribute.get_strategy())  # True
+    ```
+    """
+    return worker_id(strategy) is None
