@@ -13,6 +13,7 @@ from keras_mobilebert.export.metadata import read_associated_files
 from keras_mobilebert.finetune import evaluate_text_file
 from keras_mobilebert.finetune import finetune_text_file
 from keras_mobilebert.finetune import predict_texts
+from keras_mobilebert.finetune.glue import checkpoint_interval
 from keras_mobilebert.finetune.text_file import class_weights
 from keras_mobilebert.finetune.your_data import text_file_config
 from keras_mobilebert_cli.main import main
@@ -48,6 +49,17 @@ def test_the_config_takes_a_file_instead_of_a_task(tmp_path):
     assert load_config(path)["text_file"]["label_column"] == "label"
 
 
+def test_a_file_task_checkpoints_and_validates_at_least_once_an_epoch():
+    config = {"checkpoint_every": 100, "batch_size": 32}
+    # 1,391 examples at batch 32: 43 full batches and a short one.
+    assert checkpoint_interval(config, 1391, file_task=True) == 44
+    assert checkpoint_interval(config, 1391, file_task=False) == 100
+    assert checkpoint_interval(config, 3200, file_task=True) == 100
+    assert checkpoint_interval(config, 3201, file_task=True) == 100
+    config["checkpoint_every"] = 10
+    assert checkpoint_interval(config, 1391, file_task=True) == 10
+
+
 def test_balanced_class_weights_are_n_over_k_count():
     split = read_labeled_text(FILES / "tickets.csv", **COLUMNS)
     split = split.select([0, 1, 2, 3, 5, 10])  # 4 billing, 1, 1
@@ -68,8 +80,8 @@ def test_train_save_evaluate_preset_and_tflite_predict(tmp_path, capsys):
         backbone_overrides={},
         sequence_length=16,
         batch_size=4,
-        train_steps=4,
-        checkpoint_every=2,
+        train_steps=8,
+        checkpoint_every=100,
         class_weight="balanced",
         **COLUMNS,
     )
@@ -81,8 +93,11 @@ def test_train_save_evaluate_preset_and_tflite_predict(tmp_path, capsys):
     assert "tfidf_logistic_regression" in results["baseline"]
     for picture in ("confusion_matrix.png", "training_curves.png"):
         assert (run / picture).read_bytes()[:4] == b"\x89PNG"
+    # 15 training rows at batch 4: one validated row an epoch (4 steps),
+    # not one at checkpoint_every=100.
     rows = (run / "training" / "losses.csv").read_text().splitlines()
     assert "val_accuracy" in rows[0] and len(rows) == 3
+    assert [row.split(",")[0] for row in rows[1:]] == ["4", "8"]
     labels = json.loads((run / "preset" / "labels.json").read_text())
     assert labels == {"0": names[0], "1": names[1], "2": names[2]}
     tflite = pathlib.Path(results["export"]["path"])
