@@ -420,7 +420,9 @@ def run_distill_task(config, output_dir, log=print):
         hard_label_weight=config["hard_label_weight"],
         layerwise=config["layerwise"],
         layerwise_weight=config["layerwise_weight"],
-        checkpoint_every=config["checkpoint_every"],
+        checkpoint_every=glue.checkpoint_interval(
+            config, len(labels), is_file_task(task)
+        ),
         name="task_distillation",
         config=glue.training_config(config, _NOT_TRAINING),
         distribute_strategy=strategy,

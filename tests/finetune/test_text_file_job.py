@@ -191,3 +191,38 @@ def _check_mediapipe_names_the_labels(tflite, texts, file_rows, names):
                 assert by_label[name] == pytest.approx(
                     row["probabilities"][name], abs=0.02
                 )
+
+
+@pytest.mark.large
+def test_distill_task_on_a_file_keeps_the_names_and_validates_each_epoch(
+    tmp_path,
+):
+    student = glue_tiny.student_preset(tmp_path / "student_preset")
+    names = ["billing", LOGIN, "shipping"]
+    teacher = glue_tiny.teacher_preset(tmp_path / "teacher", 3, labels=names)
+    run = tmp_path / "run"
+    results = finetune_text_file(
+        FILES / "tickets.csv",
+        run,
+        teacher=teacher,
+        log=lambda message: None,
+        preset=student,
+        init="random",
+        backbone_overrides={},
+        sequence_length=16,
+        batch_size=4,
+        train_steps=8,
+        checkpoint_every=100,
+        learning_rate=1e-3,
+        export=None,
+        **COLUMNS,
+    )
+    assert results["label_names"] == names
+    assert results["report"]["examples"] == 3
+    # 12 training texts at batch 4: an epoch is 3 steps, so the student
+    # is validated every 3 steps although checkpoint_every is 100.
+    rows = (run / "student_training" / "losses.csv").read_text().splitlines()
+    assert "val_accuracy" in rows[0]
+    assert [row.split(",")[0] for row in rows[1:]] == ["3", "6", "8"]
+    preset = json.loads((run / "student" / "labels.json").read_text())
+    assert list(preset.values()) == names
