@@ -7,8 +7,9 @@ function of `(seed, step)` another way:
 
 - Epoch `e` of a worker is a fixed function of `(seed, e)`: its shards in
   an order drawn by a stateless shuffle of `(seed, e)`, read through a
-  deterministic interleave, one example per sentence, through a shuffle
-  buffer seeded with `(seed, e)`. Nothing depends on earlier epochs.
+  deterministic interleave, one example per sentence, each block of
+  `shuffle_buffer` examples permuted by a stateless draw of `(seed, e,
+  block)` (`block_shuffle`). Nothing depends on earlier epochs.
 - The epochs follow each other and are batched across their borders, so
   no sentence is dropped at an epoch's end.
 - Resuming at step `n` starts at example `n * batch_size` of that stream:
@@ -164,6 +165,44 @@ def epoch_documents(corpus_dir, shards, seed, epoch, with_keys=True):
     )
 
 
+def block_shuffle(examples, block_size, seed, epoch):
+    """Permute each block of `block_size` examples, statelessly.
+
+    `Dataset.shuffle` cannot take a seed that depends on the epoch tensor
+    once a global seed is set (as `distill` does), and its order depends
+    on that global seed; this permutation is a function of `(seed, epoch,
+    block)` only. Memory holds one block.
+
+    Args:
+        examples: a dataset of dicts of tensors.
+        block_size: int. Examples per block.
+        seed: int.
+        epoch: int64 scalar tensor.
+
+    Example:
+    ```python
+    shuffled = block_shuffle(examples, 10_000, 0, tf.constant(0, tf.int64))
+    ```
+    """
+
+    def permute(block_index, block):
+        size = tf.shape(block["document"], out_type=tf.int64)[0]
+        key = tf.stack(
+            [tf.cast(seed, tf.int64), epoch * 1_000_003 + block_index, 31]
+        )
+        order = tf.raw_ops.RandomIndexShuffle(
+            index=tf.range(size),
+            seed=tf.tile(key[None], [size, 1]),
+            max_index=tf.maximum(size - 1, 0),
+            rounds=4,
+        )
+        return tf.data.Dataset.from_tensor_slices(
+            {name: tf.gather(value, order) for name, value in block.items()}
+        )
+
+    return examples.ragged_batch(int(block_size)).enumerate().flat_map(permute)
+
+
 def corpus_pretraining_dataset(
     corpus_dir,
     tokenizer,
@@ -191,8 +230,8 @@ def corpus_pretraining_dataset(
         start_step: int. First batch to yield (resume).
         mask_rate: float. Share of tokens masked.
         next_sentence_rate: float. Share of true-continuation pairs.
-        shuffle_buffer: int. Examples held by the shuffle buffer (memory
-            grows with it, not with the corpus).
+        shuffle_buffer: int. Examples per shuffled block (memory grows
+            with it, not with the corpus).
         num_workers: int. Input pipelines reading the corpus.
         worker_index: int. This pipeline's index: it reads
             `worker_shards(manifest, num_workers, worker_index)`.
@@ -229,8 +268,7 @@ def corpus_pretraining_dataset(
         examples = epoch_documents(corpus_dir, shards, seed, epoch).flat_map(
             _document_examples
         )
-        shuffle_seed = tf.cast(seed, tf.int64) * 1_000_003 + epoch
-        return examples.shuffle(shuffle_buffer, seed=shuffle_seed)
+        return block_shuffle(examples, shuffle_buffer, seed, epoch)
 
     packer = pair_packer(tokenizer, sequence_length)
 
