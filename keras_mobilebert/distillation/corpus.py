@@ -249,6 +249,7 @@ def prepare_corpus(
     from keras_mobilebert.data import bert_uncased_vocabulary
 
     vocabulary = str(vocabulary or bert_uncased_vocabulary(quiet=True))
+    created = not output_dir.exists()
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = output_dir / f".incomplete-{uuid.uuid4().hex[:8]}"
     given = {arg.split("=")[0] for arg in beam_args}
@@ -278,8 +279,13 @@ def prepare_corpus(
             )
         for shard in shards:
             os.replace(shard, output_dir / shard.name)
-    finally:
+    except BaseException:
+        # Nothing half-written: a folder this run made goes too.
         shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     return write_manifest(
         output_dir, [s.name for s in shards], counts, paths, vocabulary
     )

@@ -7,6 +7,7 @@ pipeline itself.
 """
 
 import collections
+import importlib.util
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from keras_mobilebert.data import bert_uncased_vocabulary
 from keras_mobilebert.distillation.corpus import TokenizeDocuments
+from keras_mobilebert.distillation.corpus import prepare_corpus
 from keras_mobilebert.distillation.corpus import read_manifest
 from keras_mobilebert.distillation.corpus import shard_counts
 from keras_mobilebert.distillation.corpus import write_manifest
@@ -25,6 +27,7 @@ from keras_mobilebert.distillation.corpus_data import epoch_documents
 from keras_mobilebert.distillation.corpus_data import worker_shards
 from keras_mobilebert.models.mobilebert import MobileBertTokenizer
 from keras_mobilebert.utils.errors import ConfigError
+from keras_mobilebert.utils.errors import MissingDependencyError
 
 WORDS = "the cat dog sat ran on a mat hill big small red blue".split()
 
@@ -236,3 +239,17 @@ def test_factory_uses_the_input_context(corpus, tokenizer):
         1,
     )
     np.testing.assert_array_equal(batch["token_ids"], direct["token_ids"])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("apache_beam") is not None,
+    reason="Apache Beam is installed here (tests/test_corpus_beam.py runs it)",
+)
+def test_prepare_corpus_without_beam_names_the_extra(tmp_path):
+    text = tmp_path / "a.txt"
+    text.write_text("one sentence.\n")
+    with pytest.raises(
+        MissingDependencyError, match=r"keras-mobilebert\[corpus\]"
+    ):
+        prepare_corpus([text], tmp_path / "corpus")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
