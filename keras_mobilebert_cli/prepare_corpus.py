@@ -6,9 +6,10 @@ Beam pipeline, for `distill --corpus`. Needs the `corpus` extra
 (`pip install "keras-mobilebert[corpus]"`). It runs on Beam's
 DirectRunner with two worker processes unless Beam options given after
 the command's own say otherwise: any option this command does not know
-goes to Beam, e.g. `--direct_num_workers=8` or `--runner=DataflowRunner
---project=P --region=R --temp_location=gs://B/tmp` (see
-docs/distributed.md).
+goes to Beam, written `--flag=value` (a value after a space would be
+taken for a text file), e.g. `--direct_num_workers=8` or
+`--runner=DataflowRunner --project=P --region=R
+--temp_location=gs://B/tmp` (see docs/distributed.md).
 
 Example:
 ```
