@@ -71,6 +71,11 @@ setup(
         # and vocabulary into a classifier file, and is the on-device client
         # the metadata tests classify strings with.
         "metadata": ["mediapipe>=1.2.3,<2"],
+        # `keras-mobilebert prepare-corpus`: the Apache Beam pipeline that
+        # tokenizes a text corpus into sharded TFRecords (the README names it
+        # beside the command). Kept out of the core install: Beam is large.
+        # CI tests it in .venv-corpus (`.ci/run`).
+        "corpus": ["apache-beam[tfrecord]>=2.78,<3"],
         # Downloads hf:// handles (the README names it beside the command).
         "convert": ["huggingface_hub>=0.20"],
         # Reference tools only (tools/make_parity_fixtures.py and the tests

@@ -118,7 +118,15 @@ def add_arguments(parser):
         default=None,
         help="Text files (one sentence per line, blank "
         "line between documents). Default: the Rotten "
-        "Tomatoes training sentences.",
+        "Tomatoes training sentences. Read into memory: for small "
+        "files; use --corpus for large ones.",
+    )
+    parser.add_argument(
+        "--corpus",
+        default=None,
+        help="A folder `keras-mobilebert prepare-corpus` wrote: its "
+        "shards are streamed (memory does not grow with the corpus); "
+        "under a multi-worker strategy each worker reads its own shards.",
     )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sequence-length", type=int, default=128)
@@ -228,6 +236,8 @@ def run(args):
     import keras
 
     from keras_mobilebert.data import bert_uncased_vocabulary
+    from keras_mobilebert.distillation.corpus import read_manifest
+    from keras_mobilebert.distillation.corpus_data import corpus_dataset_factory
     from keras_mobilebert.distillation.data import pretraining_dataset_factory
     from keras_mobilebert.distillation.data import read_documents
     from keras_mobilebert.distillation.data import rotten_tomatoes_documents
@@ -242,7 +252,13 @@ def run(args):
     from keras_mobilebert.utils.distribute import cluster_errors
     from keras_mobilebert.utils.distribute import is_chief
     from keras_mobilebert.utils.distribute import make_distribute_strategy
+    from keras_mobilebert.utils.errors import ConfigError
 
+    if args.text and args.corpus:
+        raise ConfigError("Give --text or --corpus, not both.")
+    if args.corpus:
+        # Before the models are built: a wrong folder fails at once.
+        read_manifest(args.corpus)
     keras.utils.set_random_seed(args.seed)
     strategy = make_distribute_strategy(args.distribute, args.cluster_timeout)
     with strategy.scope():
@@ -254,10 +270,23 @@ def run(args):
     tokenizer = MobileBertTokenizer(
         vocabulary=bert_uncased_vocabulary(), lowercase=True
     )
-    if args.text:
-        documents = read_documents(args.text)
+    batch_options = {
+        "sequence_length": args.sequence_length,
+        "max_predictions": args.max_predictions,
+        "seed": args.seed,
+    }
+    if args.corpus:
+        make_dataset = corpus_dataset_factory(
+            args.corpus, tokenizer, args.batch_size, **batch_options
+        )
     else:
-        documents = rotten_tomatoes_documents()
+        if args.text:
+            documents = read_documents(args.text)
+        else:
+            documents = rotten_tomatoes_documents()
+        make_dataset = pretraining_dataset_factory(
+            documents, tokenizer, args.batch_size, **batch_options
+        )
     callbacks = []
     if args.tensorboard and is_chief(strategy):
         callbacks.append(
@@ -283,14 +312,7 @@ def run(args):
         student=student,
         strategy=args.strategy,
         output_dir=args.output_dir,
-        make_dataset=pretraining_dataset_factory(
-            documents,
-            tokenizer,
-            args.batch_size,
-            sequence_length=args.sequence_length,
-            max_predictions=args.max_predictions,
-            seed=args.seed,
-        ),
+        make_dataset=make_dataset,
         layer_steps=args.layer_steps,
         pretraining_steps=args.pretraining_steps,
         make_optimizer=optimizer_factory(

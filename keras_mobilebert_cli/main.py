@@ -5,6 +5,8 @@ Subcommands:
     finetune   the main job: fine-tune, evaluate, predict, save, reload, export
     finetune-squad  the SQuAD job: fine-tune, evaluate (EM/F1), save, export
     convert    Hugging Face / TF1 checkpoints to KerasHub presets, and back
+    prepare-corpus  text files to sharded TFRecords of tokenized
+               documents (Apache Beam; the `corpus` extra)
     distill    layer-wise knowledge transfer from a teacher to a student
     distill-task  task distillation: a fine-tuned teacher's logits
                teach a student on a GLUE task or your labelled file
@@ -28,6 +30,7 @@ from keras_mobilebert_cli import finetune
 from keras_mobilebert_cli import finetune_squad
 from keras_mobilebert_cli import info
 from keras_mobilebert_cli import predict
+from keras_mobilebert_cli import prepare_corpus
 from keras_mobilebert_cli.errors import DEBUG_ENV
 from keras_mobilebert_cli.errors import run_reporting_errors
 from keras_mobilebert_cli.startup import start_library
@@ -37,6 +40,7 @@ SUBCOMMANDS = (
     finetune,
     finetune_squad,
     convert,
+    prepare_corpus,
     distill,
     distill_task,
     export,
@@ -89,7 +93,15 @@ def main(argv=None):
     main(["info"])
     ```
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `prepare-corpus` passes the options it does not know to Apache Beam
+    # (`--runner`, `--project`, ...), as Beam's own examples do; every
+    # other subcommand refuses them.
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "pass_unknown_options", False):
+        args.unknown_options = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     status = run_reporting_errors(
         f"keras-mobilebert {args.command}",
         _start_and_run,

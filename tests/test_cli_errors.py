@@ -136,6 +136,8 @@ CASES = [
     Case("convert", "source_is_nothing_known", lambda d: ["convert", empty_folder(d), out(d)], "cannot tell what", subprocess=True),  # noqa: E501
     Case("convert", "preset_without_hf_source", lambda d: ["convert", "ib_bert_en_uncased", out(d)], "no Hugging Face source"),  # noqa: E501
     Case("distill", "teacher_does_not_exist", lambda d: ["distill", "--teacher", str(d / "no_teacher"), "--output-dir", out(d)], "is neither 'minilm_l6'", subprocess=True),  # noqa: E501
+    Case("prepare-corpus", "text_file_missing", lambda d: ["prepare-corpus", str(d / "no_text.txt"), "--output", out(d)], "no_text.txt does not exist", subprocess=True),  # noqa: E501
+    Case("distill", "corpus_without_manifest", lambda d: ["distill", "--corpus", str(d), "--output-dir", out(d)], "has no manifest.json"),  # noqa: E501
     Case("distill-task", "temperature_zero", lambda d: ["distill-task", "--task", "sst2", "--temperature", "0", "--output-dir", out(d)], "temperature must be positive", subprocess=True),  # noqa: E501
     Case("distill-task", "unknown_task", lambda d: ["distill-task", "--task", "glu", "--output-dir", out(d)], "Unknown GLUE task 'glu'"),  # noqa: E501
     Case("distill-task", "unlabelled_text_empty", lambda d: ["distill-task", "--task", "sst2", "--data", sst2(d), "--unlabelled-text", text_file(d, "u.txt", "\n"), "--output-dir", out(d)], "u.txt holds no text"),  # noqa: E501

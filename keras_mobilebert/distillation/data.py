@@ -210,6 +210,96 @@ def mask_tokens(
     return masked, positions, original, weights
 
 
+def pair_packer(tokenizer, sequence_length):
+    """The `[CLS] A [SEP] B [SEP]` packer of every pre-training batch.
+
+    Example:
+    ```python
+    packer = pair_packer(tokenizer, 128)
+    ```
+    """
+    return MultiSegmentPacker(
+        sequence_length=sequence_length,
+        start_value=tokenizer.cls_token_id,
+        end_value=tokenizer.sep_token_id,
+        pad_value=tokenizer.pad_token_id,
+        truncate="round_robin",
+    )
+
+
+def step_seeds(seed, step, stream=0):
+    """The three stateless seeds of a batch: coin, other sentence, masks.
+
+    A pure function of `(seed, step, stream)`; `stream` tells apart the
+    batches that several input pipelines (workers) build at one step.
+
+    Example:
+    ```python
+    coin_seed, other_seed, mask_seed = step_seeds(0, tf.constant(5, tf.int64))
+    ```
+    """
+    step = tf.cast(step, tf.int64)
+    if stream:
+        step = step * 1_000_003 + stream
+    step_seed = tf.stack([tf.cast(seed, tf.int64), step])
+    step_seed = tf.cast(step_seed % (2**31 - 1), tf.int32)
+    return tf.random.experimental.stateless_split(step_seed, 3)
+
+
+def pack_and_mask(
+    a_ids,
+    b_ids,
+    is_next,
+    mask_seed,
+    tokenizer,
+    packer,
+    max_predictions=20,
+    mask_rate=0.15,
+):
+    """Token-id segments A and B -> one MLM + NSP batch (a dict).
+
+    Args:
+        a_ids, b_ids: ragged `(batch, None)` token ids of the segments.
+        is_next: bool `(batch,)`, whether B continues A.
+        mask_seed: the stateless seed of `mask_tokens`.
+        tokenizer: a `MobileBertTokenizer` (its special ids).
+        packer: `pair_packer(tokenizer, sequence_length)`.
+        max_predictions: int. Masks per sequence.
+        mask_rate: float. Share of tokens masked.
+
+    Example:
+    ```python
+    batch = pack_and_mask(tokenizer(a), tokenizer(b), is_next, seeds[2],
+                          tokenizer, pair_packer(tokenizer, 128))
+    ```
+    """
+    token_ids, segment_ids = packer((a_ids, b_ids))
+    token_ids = tf.cast(token_ids, tf.int32)
+    padding_mask = tf.cast(token_ids != tokenizer.pad_token_id, tf.int32)
+    masked, positions, ids, weights = mask_tokens(
+        token_ids,
+        mask_seed,
+        tokenizer.vocabulary_size(),
+        tokenizer.mask_token_id,
+        [
+            tokenizer.cls_token_id,
+            tokenizer.sep_token_id,
+            tokenizer.pad_token_id,
+        ],
+        max_predictions=max_predictions,
+        mask_rate=mask_rate,
+    )
+    return {
+        "token_ids": masked,
+        "segment_ids": tf.cast(segment_ids, tf.int32),
+        "padding_mask": padding_mask,
+        "mask_positions": positions,
+        "mask_ids": ids,
+        "mask_weights": weights,
+        "next_sentence_labels": 1 - tf.cast(is_next, tf.int32),
+    }
+
+
 def pretraining_dataset(
     documents,
     tokenizer,
@@ -261,19 +351,7 @@ def pretraining_dataset(
     doc_start = tf.constant(table["doc_start"])
     doc_size = tf.constant(table["doc_size"])
     single_document = len(documents) == 1
-    packer = MultiSegmentPacker(
-        sequence_length=sequence_length,
-        start_value=tokenizer.cls_token_id,
-        end_value=tokenizer.sep_token_id,
-        pad_value=tokenizer.pad_token_id,
-        truncate="round_robin",
-    )
-    special = [
-        tokenizer.cls_token_id,
-        tokenizer.sep_token_id,
-        tokenizer.pad_token_id,
-    ]
-    vocabulary_size = tokenizer.vocabulary_size()
+    packer = pair_packer(tokenizer, sequence_length)
     seed = int(seed)
 
     def make_batch(step):
@@ -295,9 +373,7 @@ def pretraining_dataset(
             max_index=tf.constant(size - 1, tf.int64),
             rounds=4,
         )
-        step_seed = tf.stack([tf.cast(seed, tf.int64), step])
-        step_seed = tf.cast(step_seed % (2**31 - 1), tf.int32)
-        seeds = tf.random.experimental.stateless_split(step_seed, 3)
+        seeds = step_seeds(seed, step)
         coin = tf.random.stateless_uniform([batch_size], seeds[0])
         is_next = coin < next_sentence_rate
         if single_document:
@@ -314,27 +390,16 @@ def pretraining_dataset(
         b = tf.where(
             is_next, tf.gather(continuation, order), tf.gather(sentence, other)
         )
-        token_ids, segment_ids = packer((tokenizer(a), tokenizer(b)))
-        token_ids = tf.cast(token_ids, tf.int32)
-        padding_mask = tf.cast(token_ids != tokenizer.pad_token_id, tf.int32)
-        masked, positions, ids, weights = mask_tokens(
-            token_ids,
+        return pack_and_mask(
+            tokenizer(a),
+            tokenizer(b),
+            is_next,
             seeds[2],
-            vocabulary_size,
-            tokenizer.mask_token_id,
-            special,
+            tokenizer,
+            packer,
             max_predictions=max_predictions,
             mask_rate=mask_rate,
         )
-        return {
-            "token_ids": masked,
-            "segment_ids": tf.cast(segment_ids, tf.int32),
-            "padding_mask": padding_mask,
-            "mask_positions": positions,
-            "mask_ids": ids,
-            "mask_weights": weights,
-            "next_sentence_labels": 1 - tf.cast(is_next, tf.int32),
-        }
 
     dataset = tf.data.Dataset.range(int(start_step), 2**62)
     return dataset.map(make_batch).prefetch(2)

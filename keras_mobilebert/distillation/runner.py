@@ -58,6 +58,7 @@ from keras_mobilebert.distillation.teachers import MobileBertTaps
 from keras_mobilebert.distillation.teachers import as_teacher
 from keras_mobilebert.models.preset_writer import save_preset
 from keras_mobilebert.utils.distribute import fit_under_multi_worker
+from keras_mobilebert.utils.distribute import is_multi_worker
 from keras_mobilebert.utils.distribute import worker_id
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
@@ -346,7 +347,7 @@ class DistillationRun:
             while done < stage.steps:
                 chunk = min(self.checkpoint_every, stage.steps - done)
                 first = offsets[index] + done
-                dataset = self.make_dataset(first).take(chunk)
+                dataset = self._chunk_dataset(first, chunk)
                 callbacks = with_kill_callback(self.callbacks, first)
                 epoch = done // self.checkpoint_every
                 history = distiller.fit(
@@ -390,6 +391,32 @@ class DistillationRun:
             "resumed_from": resumed_from,
             "total_steps": total,
         }
+
+    def _chunk_dataset(self, first, chunk):
+        """Steps `first` to `first + chunk` of the stream.
+
+        A `make_dataset` marked `per_input_pipeline` (a streamed corpus)
+        builds each worker's own dataset from its input context under a
+        multi-worker strategy, so every worker reads its own shards.
+        """
+        if not (
+            getattr(self.make_dataset, "per_input_pipeline", False)
+            and is_multi_worker(self.distribute_strategy)
+        ):
+            return self.make_dataset(first).take(chunk)
+
+        def per_worker(input_context):
+            # One per-replica batch per element: a step takes one for
+            # each of the worker's replicas.
+            local = (
+                input_context.num_replicas_in_sync
+                // input_context.num_input_pipelines
+            )
+            return self.make_dataset(first, input_context).take(chunk * local)
+
+        return self.distribute_strategy.distribute_datasets_from_function(
+            per_worker
+        )
 
     def _finish(self, rows):
         backbone = self.student.backbone

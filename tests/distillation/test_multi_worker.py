@@ -178,3 +178,22 @@ def test_two_workers_match_one_process_and_survive_a_killed_worker(
     last = log.strip().splitlines()[-1]
     assert f"worker 1 (127.0.0.1:{ports[1]}) did not join" in last, last
     assert time.monotonic() - begin < 300
+
+
+@pytest.mark.large
+def test_two_workers_stream_a_corpus(tmp_path):
+    """`distill --corpus` on a two-worker cluster: each worker builds its
+    dataset from its input context (the shard split itself is counted in
+    tests/distillation/test_corpus_data.py) and the run completes with the
+    chief's outputs only."""
+    from tests.distillation.test_corpus_data import documents
+    from tests.distillation.test_corpus_data import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus", documents(40), 4)
+    args = distill_args(tmp_path / "run", "unused")
+    at = args.index("--text")
+    args[at : at + 2] = ["--corpus", str(corpus)]
+    codes, logs = run_cluster(args, 2, tmp_path, "corpus")
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    assert (tmp_path / "run" / FINAL).is_file()
+    assert '"pretraining_distillation"' in logs[0]

@@ -1,0 +1,106 @@
+"""`prepare-corpus` through Apache Beam, then `distill --corpus` on it.
+
+Beam is in the `corpus` extra, not in the main test environment:
+`.ci/run` runs this file in `.venv-corpus` (".[corpus]" and pytest);
+elsewhere it skips and says why.
+"""
+
+import gzip
+import json
+
+import pytest
+
+pytest.importorskip(
+    "apache_beam",
+    reason="Apache Beam is not installed (the corpus extra); .ci/run "
+    "runs this file in .venv-corpus",
+)
+
+import tensorflow as tf  # noqa: E402
+
+from keras_mobilebert.distillation.corpus import read_manifest  # noqa: E402
+from keras_mobilebert_cli.main import main  # noqa: E402
+from tests.distillation.test_resume import STUDENT  # noqa: E402
+from tests.distillation.test_resume import TEACHER  # noqa: E402
+
+PLAIN = (
+    "the cat sat on the mat.\nthen it ran away.\nit came back later.\n\n"
+    "one line document here.\n\n"
+    "a dog barked.\nthe bird sang!\n"
+)
+GZIPPED = "gzip doc one, line one.\ngzip doc one line two.\n\ngzip doc two.\n"
+
+
+def test_prepare_corpus_then_distill(tmp_path):
+    plain = tmp_path / "a.txt"
+    plain.write_text(PLAIN)
+    gzipped = tmp_path / "b.txt.gz"
+    with gzip.open(gzipped, "wt") as f:
+        f.write(GZIPPED)
+    corpus = tmp_path / "corpus"
+    status = main(
+        [
+            "prepare-corpus",
+            str(plain),
+            str(gzipped),
+            "--output",
+            str(corpus),
+            "--num-shards",
+            "2",
+            # A Beam option passed through (the default is 2 processes).
+            "--direct_num_workers=1",
+        ]
+    )
+    assert status == 0
+    manifest = read_manifest(corpus)
+    assert manifest["documents"] == 5
+    assert manifest["sentences"] == 9
+    assert [s["documents"] for s in manifest["shards"]] != [0, 0]
+    assert sorted(p.name for p in corpus.iterdir()) == sorted(
+        [s["file"] for s in manifest["shards"]] + ["manifest.json"]
+    )
+    lengths = []
+    for shard in manifest["shards"]:
+        for record in tf.data.TFRecordDataset(str(corpus / shard["file"])):
+            parsed = tf.io.parse_single_example(
+                record, {"sentence_lengths": tf.io.VarLenFeature(tf.int64)}
+            )
+            lengths.append(len(parsed["sentence_lengths"].values))
+    assert sorted(lengths) == [1, 1, 2, 2, 3]
+    # A second run into the same folder is refused; nothing changes.
+    assert main(["prepare-corpus", str(plain), "--output", str(corpus)]) == 2
+
+    output = tmp_path / "run"
+    status = main(
+        [
+            "distill",
+            "--teacher",
+            "ib_bert_en_uncased",
+            "--teacher-overrides",
+            json.dumps(TEACHER),
+            "--student-overrides",
+            json.dumps(STUDENT),
+            "--strategy",
+            "progressive",
+            "--layer-steps",
+            "1",
+            "--pretraining-steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--sequence-length",
+            "16",
+            "--max-predictions",
+            "3",
+            "--corpus",
+            str(corpus),
+            "--verbose",
+            "0",
+            "--output-dir",
+            str(output),
+        ]
+    )
+    assert status == 0
+    assert (
+        output / "checkpoints/stage_02_pretraining_distillation.npz"
+    ).is_file()
