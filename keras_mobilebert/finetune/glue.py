@@ -32,8 +32,8 @@ from keras_mobilebert.finetune.glue_data import pack_task_data
 from keras_mobilebert.finetune.phase_timer import PhaseTimer
 from keras_mobilebert.finetune.task_training import score_task_model
 from keras_mobilebert.finetune.task_training import train_task_model
-from keras_mobilebert.finetune.text_file import CLASS_WEIGHTS
 from keras_mobilebert.finetune.text_file import LABELS_FILE
+from keras_mobilebert.finetune.text_file import check_class_weight
 from keras_mobilebert.finetune.text_file import check_text_file_config
 from keras_mobilebert.finetune.text_file import class_weights
 from keras_mobilebert.finetune.text_file import describe_classes
@@ -100,7 +100,7 @@ def complete_config(config, default):
     for key, value in default.items():
         if key != "description":
             config.setdefault(key, value)
-    class_weight_kind(config)
+    check_class_weight(config["class_weight"])
     config["text_file"] = check_text_file_config(config["text_file"])
     if config["text_file"]:
         # The user's file is the task: a GLUE task or split means nothing.
@@ -110,16 +110,6 @@ def complete_config(config, default):
     if not (config["epochs"] or config["train_steps"]):
         raise ConfigError("Set epochs or train_steps (both are empty).")
     check_export_config(config["export"])
-
-
-def class_weight_kind(config):
-    """The config's `class_weight`, checked (`text_file.CLASS_WEIGHTS`)."""
-    if config["class_weight"] not in CLASS_WEIGHTS:
-        raise ConfigError(
-            f"class_weight must be one of {list(CLASS_WEIGHTS)}; received "
-            f"{config['class_weight']!r}."
-        )
-    return config["class_weight"]
 
 
 def _complete_glue_task(config):
@@ -307,7 +297,7 @@ def run_glue(config, output_dir, log=print):
         ),
         config=training_config(config),
         distribute_strategy=strategy,
-        class_weights=class_weights(train, class_weight_kind(config)),
+        class_weights=class_weights(train, config["class_weight"]),
         validate=validation_scorer(
             lambda p, s: score_task_model(classifier, p, s),
             data.eval_packed,

@@ -426,7 +426,7 @@ def run_distill_task(config, output_dir, log=print):
         name="task_distillation",
         config=glue.training_config(config, _NOT_TRAINING),
         distribute_strategy=strategy,
-        class_weights=class_weights(train, glue.class_weight_kind(config)),
+        class_weights=class_weights(train, config["class_weight"]),
         validate=validation_scorer(
             lambda p, s: score_task_model(student, p, s),
             data.eval_packed,

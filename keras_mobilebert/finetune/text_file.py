@@ -111,15 +111,26 @@ def load_text_file_data(text_file, seed=0):
     return stratified_split(train, text_file["validation_fraction"], seed)
 
 
-def class_weights(train, kind):
-    """Loss weight per class: None for `"none"`, `n / (k * count)` for
-    `"balanced"` (scikit-learn's `compute_class_weight`)."""
+def check_class_weight(kind):
+    """`kind` if it is one of `CLASS_WEIGHTS`, else a `ConfigError`.
+
+    Example:
+    ```python
+    check_class_weight("balanced")
+    ```
+    """
     if kind not in CLASS_WEIGHTS:
         raise ConfigError(
             f"class_weight must be one of {list(CLASS_WEIGHTS)}; received "
             f"{kind!r}."
         )
-    if kind == "none":
+    return kind
+
+
+def class_weights(train, kind):
+    """Loss weight per class: None for `"none"`, `n / (k * count)` for
+    `"balanced"` (scikit-learn's `compute_class_weight`)."""
+    if check_class_weight(kind) == "none":
         return None
     from sklearn.utils.class_weight import compute_class_weight
 
