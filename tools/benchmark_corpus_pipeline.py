@@ -22,12 +22,20 @@ Prints three figures (issue 21, part 4):
    excludes the start-up, which is reported apart. Needs Apache Beam (the
    `corpus` extra, e.g. `.venv-corpus`); `--help` does not.
 
-Text: the real data beside the checkout (`../shared/data`): the SQuAD v1.1
-dev paragraphs (one document each, a sentence per line) and the SST-2
-training sentences (one-line documents), 77 k sentences in all; for bigger
-Beam inputs that text is written several times (`--copies`).
+Text: the real data beside the checkout (`../shared/data`, or `--data`,
+or `KERAS_MOBILEBERT_SHARED_DATA`): the SQuAD v1.1 dev paragraphs (one
+document each, a sentence per line) and the SST-2 training sentences
+(one-line documents), 77 k sentences in all; for the Beam sizes that text
+is written as many times as it takes. The load average (`os.getloadavg`)
+before and after is printed with the figures.
 
-    python tools/benchmark_corpus_pipeline.py --work runs/pipeline_bench
+The step at batch 256 needs about 28 GB of memory on a CPU (about 100 MB
+a sequence); `--student-batch-size` times a smaller batch.
+
+    .venv-corpus/bin/python tools/benchmark_corpus_pipeline.py \\
+        --work runs/cpb --skip-student      # builds runs/cpb/corpus
+    python tools/benchmark_corpus_pipeline.py --work runs/cpb \\
+        --student-batch-size 64 --json runs/final.json
     python tools/benchmark_corpus_pipeline.py --corpus runs/corpus \\
         --skip-student
     .venv-corpus/bin/python tools/benchmark_corpus_pipeline.py \\
@@ -500,8 +508,16 @@ def parser():
         help="An existing prepare-corpus folder; default: build one "
         "from the shared data under --work (needs Apache Beam).",
     )
-    p.add_argument("--work", default="runs/corpus_pipeline_benchmark")
-    p.add_argument("--data", default=str(SHARED_DATA))
+    p.add_argument(
+        "--work",
+        default="runs/corpus_pipeline_benchmark",
+        help="Folder for the text, the corpus and the Beam runs.",
+    )
+    p.add_argument(
+        "--data",
+        default=str(SHARED_DATA),
+        help="The shared data folder (squad/, sst2/).",
+    )
     p.add_argument("--num-shards", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--sequence-length", type=int, default=128)
