@@ -1,7 +1,9 @@
-"""tools/profile_litert.py on small inputs (the interleaved timing is
-`keras_mobilebert.export.latency`, tested in tests/export/test_latency.py)."""
+"""tools/profile_litert.py and tools/benchmark_corpus_pipeline.py on small
+inputs (the interleaved timing is `keras_mobilebert.export.latency`, tested
+in tests/export/test_latency.py)."""
 
 import importlib.util
+import os
 import pathlib
 import sys
 
@@ -262,3 +264,36 @@ def test_corpus_benchmark_help_needs_neither_beam_nor_tensorflow():
     assert "--beam-mb" in result.stdout
     assert "--student-batch-size" in result.stdout
     assert result.stdout.strip().endswith("loaded: False False")
+
+
+def test_corpus_benchmark_runs_each_part_in_its_own_process(
+    tiny_corpus, tmp_path
+):
+    import json
+    import subprocess
+
+    from tests.distillation.test_resume import STUDENT
+    from tests.distillation.test_resume import TEACHER
+
+    _, folder = tiny_corpus
+    output = tmp_path / "figures.json"
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / "benchmark_corpus_pipeline.py")]
+        + ["--corpus", str(folder), "--batch-size", "4"]
+        + ["--sequence-length", "16", "--max-predictions", "3"]
+        + ["--warmup", "1", "--batches", "3", "--json", str(output)]
+        + ["--teacher", "ib_bert_en_uncased"]
+        + ["--teacher-overrides", json.dumps(TEACHER)]
+        + ["--student-overrides", json.dumps(STUDENT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(output.read_text())
+    # The reader's child pinned itself to one CPU it was allowed.
+    assert figures["pipeline"]["cpu"] in os.sched_getaffinity(0)
+    assert figures["pipeline"]["sequences"] == 12
+    assert figures["student"]["num_layers"] == 2
+    assert "input pipeline, one core" in result.stdout
+    assert "(>= 10x); pipeline" in result.stdout

@@ -1,49 +1,39 @@
 """Is the `distill --corpus` input pipeline ever the bottleneck?
 
-Prints three figures (issue 21, part 4):
+Prints (issue 21, part 4):
 
-1. **The input pipeline alone**, from prepared shards: the real
+1. **The reader alone**, from prepared shards: the real
    `corpus_data.corpus_pretraining_dataset` (sequence 128, batch 256,
-   `max_predictions` 20, `distill`'s defaults), in a process pinned to ONE
-   CPU (`os.sched_setaffinity`), with TensorFlow's intra- and inter-op
+   `max_predictions` 20: `distill`'s defaults) in a child process pinned
+   to ONE CPU (`os.sched_setaffinity`), TensorFlow's intra- and inter-op
    pools and tf.data's private pool at one thread each; warm-up batches,
-   then sequences per second over `--batches` batches.
-2. **The student's training step** on the same machine (every core): the
-   released 24-block MobileBERT (`mobilebert_en_uncased`) as `distill`
-   trains it in its last stage, pre-training distillation (the real
-   `Distiller` that `DistillationRun.build_distiller` makes, LAMB, with the
-   `distill` default teacher `minilm_l6`), fed one prepared batch again and
-   again so only the step is timed; sequences per second after warm-up.
-   The verdict: the pipeline at >= 10x the step's rate and >= 5,000
-   sequences per second.
-3. **`--beam-mb`**: the Beam preparation rate, MB of raw text per minute,
-   `prepare-corpus`'s pipeline on the DirectRunner with its default two
-   worker processes, at two text sizes; the marginal rate between them
-   excludes the start-up, which is reported apart. Needs Apache Beam (the
-   `corpus` extra, e.g. `.venv-corpus`); `--help` does not.
+   then sequences per second over `--batches`.
+2. **The student's training step** on the same machine, every core: the
+   released 24-block `mobilebert_en_uncased` in `distill`'s last stage,
+   pre-training distillation (the `Distiller` of
+   `DistillationRun.build_distiller`, LAMB, against `distill`'s default
+   teacher `minilm_l6`), one prepared batch fed again and again so only
+   the step is timed. Verdict: the reader at >= 10x the step's rate and
+   >= 5,000 sequences per second. On a CPU the step at batch 256 needs
+   about 28 GB (about 100 MB a sequence): `--student-batch-size`.
+3. **`--beam-mb A B`**: `prepare-corpus`'s rate in MB of raw text a
+   minute (DirectRunner, its default two worker processes) at two text
+   sizes; the marginal rate leaves the start-up out, reported apart.
+   Needs Apache Beam (the `corpus` extra); `--help` does not.
 
-Text: the real data beside the checkout (`../shared/data`, or `--data`,
-or `KERAS_MOBILEBERT_SHARED_DATA`): the SQuAD v1.1 dev paragraphs (one
-document each, a sentence per line) and the SST-2 training sentences
-(one-line documents), 77 k sentences in all; for the Beam sizes that text
-is written as many times as it takes. The load average (`os.getloadavg`)
-before and after is printed with the figures.
-
-The step at batch 256 needs about 28 GB of memory on a CPU (about 100 MB
-a sequence); `--student-batch-size` times a smaller batch.
+Text: the SQuAD v1.1 dev paragraphs (a sentence per line) and the SST-2
+training sentences (one-line documents) from `../shared/data` (or `--data`,
+or `KERAS_MOBILEBERT_SHARED_DATA`), 77 k sentences; the Beam sizes write
+it as many times as they need. The load average is printed too. Each part
+runs in a process of its own (a pin and thread pools cannot be undone);
+`--part` runs one here and prints its figures as a JSON line.
 
     .venv-corpus/bin/python tools/benchmark_corpus_pipeline.py \\
         --work runs/cpb --skip-student      # builds runs/cpb/corpus
     python tools/benchmark_corpus_pipeline.py --work runs/cpb \\
         --student-batch-size 64 --json runs/final.json
-    python tools/benchmark_corpus_pipeline.py --corpus runs/corpus \\
-        --skip-student
     .venv-corpus/bin/python tools/benchmark_corpus_pipeline.py \\
         --work runs/beam_bench --beam-mb 5 20 --skip-pipeline --skip-student
-
-Each part runs in a process of its own (the one-core pin and the thread
-pools cannot be undone in a process); `--part` runs one part here and
-prints its figures as one JSON line.
 """
 
 import argparse
@@ -114,9 +104,16 @@ def write_text(documents, path, copies=1):
     """
     text = "\n\n".join("\n".join(d) for d in documents) + "\n\n"
     data = text.encode("utf-8") * int(copies)
-    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(path).write_bytes(data)
+    _write_atomically(path, data)
     return len(data)
+
+
+def _write_atomically(path, data):
+    from keras_mobilebert.utils.files import atomic_path
+
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(pathlib.Path(path)) as tmp:
+        tmp.write_bytes(data)
 
 
 def build_corpus(text_paths, output_dir, num_shards=8, beam_args=()):
@@ -262,7 +259,9 @@ def student_rate(
         teacher_overrides: dict. `--teacher-overrides`.
 
     Returns:
-        A dict: `sequences_per_second`, `seconds_per_step`, `steps`,
+        A dict: `sequences_per_second` (the batch over the median step),
+        `seconds_per_step` (that median), `step_ms`
+        (`latency.timing_summary` of the timed steps), `steps`,
         `batch_size`, `num_layers`, `parameters`.
 
     Example:
@@ -281,6 +280,7 @@ def student_rate(
     from keras_mobilebert.distillation.strategies import copy_from_teacher
     from keras_mobilebert.distillation.teacher_student import build_student
     from keras_mobilebert.distillation.teacher_student import load_teacher
+    from keras_mobilebert.export.latency import timing_summary
 
     if warmup < 1 or steps < 1:
         raise ValueError("Time at least one step after at least one.")
@@ -311,16 +311,22 @@ def student_rate(
     run.copied, _ = copy_from_teacher(run.teacher, run.student)
     distiller = run.build_distiller(stage)
     distiller.compile(optimizer=optimizer_factory("lamb", 1.5e-3)(stage))
-    ends = []
+    starts, times = [], []
+    # Each step from its begin to its end (finetune_throughput's way).
     clock = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter())
+        on_train_batch_begin=lambda b, logs: starts.append(time.perf_counter()),
+        on_train_batch_end=lambda b, logs: times.append(
+            time.perf_counter() - starts[-1]
+        ),
     )
     data = tf.data.Dataset.from_tensors(batch).repeat(warmup + steps)
     distiller.fit(data, epochs=1, callbacks=[clock], verbose=0, shuffle=False)
-    seconds = (ends[-1] - ends[warmup - 1]) / steps
+    summary = timing_summary(times[warmup:])
+    seconds = summary["median_ms"] / 1000
     return {
         "sequences_per_second": batch_size / seconds,
         "seconds_per_step": seconds,
+        "step_ms": summary,
         "steps": steps,
         "batch_size": batch_size,
         "num_layers": run.student.num_layers,
@@ -406,15 +412,11 @@ def verdict(pipeline, student):
 def _run_part(part, args):
     """One part in a fresh process of this Python; its JSON figures."""
     command = [sys.executable, __file__, "--part", part]
+    skip = ("part", "skip_pipeline", "skip_student", "beam_mb")
     for name, value in vars(args).items():
-        if name in ("part", "skip_pipeline", "skip_student", "beam_mb"):
-            continue
-        if value is not None and value is not False:
-            flag = "--" + name.replace("_", "-")
-            if value is True:
-                command.append(flag)
-            else:
-                command += [flag, str(value)]
+        if name not in skip and value is not None and value is not False:
+            command.append("--" + name.replace("_", "-"))
+            command += [] if value is True else [str(value)]
     result = subprocess.run(
         command, capture_output=True, text=True, check=False
     )
@@ -471,7 +473,7 @@ def report(pipeline=None, student=None, beam=None):
             f"student step, {student['num_layers']} blocks, batch "
             f"{student['batch_size']}: {student['sequences_per_second']:,.2f}"
             f" sequences/s ({student['seconds_per_step']:.2f} s a step, "
-            f"mean of {student['steps']})"
+            f"median of {student['steps']})"
         )
     if pipeline and student:
         judged = verdict(pipeline, student)
@@ -518,25 +520,19 @@ def parser():
         default=str(SHARED_DATA),
         help="The shared data folder (squad/, sst2/).",
     )
-    p.add_argument("--num-shards", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--sequence-length", type=int, default=128)
-    p.add_argument("--max-predictions", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument(
-        "--batches",
-        type=int,
-        default=200,
-        help="Batches timed (200 of 256: five shuffle blocks read).",
-    )
-    p.add_argument(
-        "--student-batch-size",
-        type=int,
-        default=None,
-        help="The step's batch (default --batch-size).",
-    )
-    p.add_argument("--student-warmup", type=int, default=1)
-    p.add_argument("--student-steps", type=int, default=2)
+    integers = {
+        "--num-shards": (8, "prepare-corpus's --num-shards"),
+        "--batch-size": (256, None),
+        "--sequence-length": (128, None),
+        "--max-predictions": (20, None),
+        "--warmup": (5, "Reader batches before the clock starts."),
+        "--batches": (200, "Reader batches timed (five shuffle blocks)."),
+        "--student-batch-size": (None, "The step's (default --batch-size)."),
+        "--student-warmup": (1, None),
+        "--student-steps": (2, None),
+    }
+    for flag, (default, text) in integers.items():
+        p.add_argument(flag, type=int, default=default, help=text)
     p.add_argument("--teacher", default="minilm_l6")
     p.add_argument("--student-overrides", default="{}")
     p.add_argument("--teacher-overrides", default="{}")
@@ -562,7 +558,7 @@ def main(argv=None):
         print(json.dumps(_part(args)))
         return 0
     work = pathlib.Path(args.work)
-    figures = {"uptime": os.getloadavg()}
+    figures = {"load_average": os.getloadavg()}
     need_corpus = not (args.skip_pipeline and args.skip_student)
     if need_corpus and not args.corpus:
         args.corpus = str(work / "corpus")
@@ -584,21 +580,18 @@ def main(argv=None):
         figures["beam"] = beam_rate(
             shared_documents(args.data), work / "beam", args.beam_mb
         )
-    figures["uptime_after"] = os.getloadavg()
+    figures["load_average_after"] = os.getloadavg()
     print(
         report(
             figures.get("pipeline"), figures.get("student"), figures.get("beam")
         )
     )
     print(
-        f"load average before {figures['uptime']}, after "
-        f"{figures['uptime_after']}"
+        f"load average before {figures['load_average']}, after "
+        f"{figures['load_average_after']}"
     )
     if args.json:
-        from keras_mobilebert.utils.files import atomic_path
-
-        with atomic_path(pathlib.Path(args.json)) as tmp:
-            tmp.write_text(json.dumps(figures, indent=1))
+        _write_atomically(args.json, json.dumps(figures, indent=1).encode())
     return 0
 
 
