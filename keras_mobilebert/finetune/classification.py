@@ -85,7 +85,7 @@ def complete_config(config, default):
 
 
 def check_classifier_dropout(rate):
-    """Raise a `ConfigError` unless `rate` is a float in [0, 1).
+    """Raise a `ConfigError` unless `rate` is a number in [0, 1).
 
     `classifier_dropout` is the dropout rate before the classifier's
     output layer (`MobileBertClassifier(dropout=...)`). Dropout masks are

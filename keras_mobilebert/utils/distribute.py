@@ -163,8 +163,10 @@ def fit_under_multi_worker(model):
     scalar logs every `train_step` returns ("Invalid reduction dimension
     0 for input with 0 dimensions"). On this `model` instance (no class
     is changed) the step's scalar logs become vectors of one element, so
-    the cross-worker mean gives the scalar back, and the build uses this
-    worker's local part of one batch, which has the right shapes. Under
+    the cross-worker mean gives the scalar back, and the build uses
+    symbolic tensors of the dataset's shapes (`_symbolic_batch`; else
+    this worker's local part of one batch), so no batch is drawn before
+    training: the first epoch sees the batches one process sees. Under
     any other strategy it does nothing.
 
     Args:
@@ -196,6 +198,8 @@ def fit_under_multi_worker(model):
 
     def symbolic_build(iterator=None, data_batch=None):
         if iterator is not None and data_batch is None:
+            data_batch = _symbolic_batch(iterator)
+        if iterator is not None and data_batch is None:
             for _, _, it in iterator:
                 data_batch = tf.nest.map_structure(
                     lambda v: strategy.experimental_local_results(v)[0],
@@ -211,6 +215,28 @@ def fit_under_multi_worker(model):
     model._multi_worker_ready = True
     model.train_function = model.test_function = None
     return model
+
+
+def _symbolic_batch(iterator):
+    """Symbolic tensors shaped as `iterator`'s batches, or None.
+
+    Keras's own build takes one batch from the epoch iterator, which
+    starts an iterator of the dataset: a dataset shuffled anew on every
+    iteration (`shuffle(seed=...)`, the classification job's) would then
+    give the first epoch the second epoch's order, unlike one process,
+    where Keras builds when the step is traced. The build needs shapes
+    and dtypes only, so they come from the dataset's `element_spec`.
+    """
+    adapter = getattr(iterator, "data_adapter", None)
+    dataset = adapter.get_tf_dataset() if adapter is not None else None
+    spec = getattr(dataset, "element_spec", None)
+    leaves = tf.nest.flatten(spec)
+    if not leaves or not all(isinstance(s, tf.TensorSpec) for s in leaves):
+        return None
+    return tf.nest.map_structure(
+        lambda s: keras.KerasTensor(tuple(s.shape.as_list()), s.dtype.name),
+        spec,
+    )
 
 
 def _task_name(job, index):
