@@ -269,3 +269,63 @@ def test_the_classification_job_on_two_workers_matches_one_process(
     # sentences: a weight difference of rounding size flips few labels.
     assert abs(a["accuracy"] - b["accuracy"]) <= 2 / 800
     assert_chief_wrote_alone(single, cluster, tmpdirs)
+
+
+@pytest.mark.large
+def test_distill_task_fine_tunes_its_teacher_on_two_workers_and_resumes(
+    tmp_path,
+):
+    """A teacher backbone fine-tuned by the cluster: the chief alone
+    writes `teacher/`, `teacher_training/` and the logits cache; started
+    again, both workers reuse the chief's teacher and logits (a worker
+    that fine-tuned or labelled anew would wait alone in its collectives
+    or train on other logits)."""
+    student = glue_tiny.student_preset(tmp_path / "student")
+    teacher = glue_tiny.student_preset(tmp_path / "teacher_backbone")
+    config = file_task_config(
+        tmp_path,
+        job="distill_task",
+        teacher=teacher,
+        teacher_finetune={"steps": 2, "batch_size": 8},
+        preset=student,
+    )
+    run = tmp_path / "run"
+    tmpdirs = [tmp_path / f"tmp_{i}" for i in range(2)]
+    argv = [
+        "distill-task",
+        "--config",
+        config,
+        "--output-dir",
+        str(run),
+        "--distribute",
+        "multi_worker_mirrored",
+        *CLUSTER_TIMEOUT,
+    ]
+    for attempt in ("first", "again"):
+        for folder in tmpdirs:
+            folder.mkdir(exist_ok=True)
+        codes, logs = run_cluster(
+            argv,
+            2,
+            tmp_path,
+            attempt,
+            extra_env={i: {"TMPDIR": str(t)} for i, t in enumerate(tmpdirs)},
+        )
+        assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+        for folder in tmpdirs:
+            assert list(folder.iterdir()) == [], folder
+    written = files(run)
+    for path in (
+        "teacher/task.json",
+        "teacher_results.json",
+        "teacher_training/losses.csv",
+        "student_training/losses.csv",
+        "student/task.json",
+        "results.json",
+    ):
+        assert path in written, written
+    assert len([p for p in written if p.startswith("teacher_logits/")]) == 1
+    assert not any(p.startswith("workers/") for p in written)
+    for log in logs:  # the second start
+        assert "teacher: reusing the fine-tuned teacher" in log, log[-3000:]
+        assert "teacher logits: reused" in log, log[-3000:]
