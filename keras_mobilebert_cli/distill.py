@@ -19,6 +19,10 @@ import argparse
 import json
 import pathlib
 
+from keras_mobilebert_cli.distribute_options import DEFAULT_CLUSTER_TIMEOUT
+from keras_mobilebert_cli.distribute_options import add_distribute_arguments
+from keras_mobilebert_cli.distribute_options import run_in_cluster
+
 STUDENT_DEFAULT = "mobilebert_en_uncased"
 # The library's tables, spelled out: building the parser must not import
 # TensorFlow (tests/test_cli.py keeps each equal to its source).
@@ -32,8 +36,6 @@ LEARNING_RATE_SCHEDULES = ("constant", "cosine", "warmup_linear")
 INIT_EMBEDDINGS_CHOICES = ("auto", "pca", "svd", "none")
 # keras_mobilebert.distillation.losses.HEAD_MODES
 HEAD_MODES = ("auto", "match", "average")
-# keras_mobilebert.utils.distribute.DISTRIBUTE_STRATEGIES
-DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 
 
 def register(subparsers):
@@ -175,12 +177,8 @@ def add_arguments(parser):
     )
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--distribute",
-        default="none",
-        choices=DISTRIBUTE_STRATEGIES,
-        help="tf.distribute strategy (multi-worker reads TF_CONFIG; TPU "
-        "resolves the TPU from the environment).",
+    add_distribute_arguments(
+        parser, default="none", cluster_timeout=DEFAULT_CLUSTER_TIMEOUT
     )
     parser.add_argument(
         "--steps-per-execution",
@@ -188,14 +186,6 @@ def add_arguments(parser):
         default=1,
         help="Training steps per call of the compiled step (several per "
         "host round trip on a TPU).",
-    )
-    parser.add_argument(
-        "--cluster-timeout",
-        type=float,
-        default=300,
-        help="Multi-worker: seconds to wait for every task to join, and "
-        "about how long a task that died takes to stop the others with "
-        "an error naming it.",
     )
     parser.add_argument(
         "--tensorboard",
@@ -249,7 +239,6 @@ def run(args):
     )
     from keras_mobilebert.distillation.teacher_student import load_teacher
     from keras_mobilebert.models.mobilebert import MobileBertTokenizer
-    from keras_mobilebert.utils.distribute import cluster_errors
     from keras_mobilebert.utils.distribute import is_chief
     from keras_mobilebert.utils.distribute import make_distribute_strategy
     from keras_mobilebert.utils.errors import ConfigError
@@ -331,8 +320,7 @@ def run(args):
         config=config,
         steps_per_execution=args.steps_per_execution,
     )
-    with cluster_errors():
-        summary = distill_run.run()
+    summary = run_in_cluster(distill_run.run)
     print(
         json.dumps(
             {

@@ -18,11 +18,12 @@ keras-mobilebert distill-task --task sst2 --data glue_data/SST-2 \
 import json
 import pathlib
 
+from keras_mobilebert_cli.distribute_options import add_distribute_arguments
+from keras_mobilebert_cli.distribute_options import run_in_cluster
+from keras_mobilebert_cli.distribute_options import set_cluster_timeout
 from keras_mobilebert_cli.text_file_options import add_text_file_arguments
 from keras_mobilebert_cli.text_file_options import text_file_overrides
 
-# keras_mobilebert.utils.distribute.DISTRIBUTE_STRATEGIES
-DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 # Options that set a top-level config field (dest -> field).
 TOP_LEVEL = {
     "task": "task",
@@ -150,12 +151,7 @@ def register(subparsers):
     parser.add_argument("--max-train-examples", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--checkpoint-every", type=int)
-    parser.add_argument(
-        "--distribute",
-        choices=DISTRIBUTE_STRATEGIES,
-        help="tf.distribute strategy (multi-worker reads TF_CONFIG; TPU "
-        "resolves the TPU from the environment)",
-    )
+    add_distribute_arguments(parser)
     parser.add_argument(
         "--no-export", action="store_true", help="skip the LiteRT export"
     )
@@ -208,7 +204,8 @@ def run(args):
         config["export"] = None
     name = config["task"] or pathlib.Path(args.train or "file").stem
     output = args.output_dir or f"runs/distill_{name}"
-    results = run_finetune(config, output)
+    set_cluster_timeout(config, args)
+    results = run_in_cluster(run_finetune, config, output)
     summary = {
         "output_dir": output,
         "teacher": results["teacher_metrics"],

@@ -8,7 +8,9 @@ job on your own labelled CSV, TSV or JSON Lines file.
 
 import pathlib
 
-from keras_mobilebert_cli.distill_task import DISTRIBUTE_STRATEGIES
+from keras_mobilebert_cli.distribute_options import add_distribute_arguments
+from keras_mobilebert_cli.distribute_options import run_in_cluster
+from keras_mobilebert_cli.distribute_options import set_cluster_timeout
 from keras_mobilebert_cli.text_file_options import add_text_file_arguments
 from keras_mobilebert_cli.text_file_options import text_file_overrides
 
@@ -57,11 +59,7 @@ def register(subparsers):
     )
     add_glue_arguments(parser)
     add_text_file_arguments(parser)
-    parser.add_argument(
-        "--distribute",
-        choices=DISTRIBUTE_STRATEGIES,
-        help="tf.distribute strategy (GLUE and --train runs)",
-    )
+    add_distribute_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -145,4 +143,5 @@ def run(args):
         elif config.get("text_file"):
             stem = pathlib.Path(config["text_file"]["train"]).stem
             output = f"runs/finetune_{stem}"
-    run_finetune(config, output)
+    set_cluster_timeout(config, args)
+    run_in_cluster(run_finetune, config, output)

@@ -14,11 +14,11 @@ keras-mobilebert finetune-squad --train train-v1.1.json \
 ```
 """
 
+from keras_mobilebert_cli.distribute_options import add_distribute_arguments
+from keras_mobilebert_cli.distribute_options import run_in_cluster
+from keras_mobilebert_cli.distribute_options import set_cluster_timeout
+
 DEFAULT_OUTPUT = "runs/finetune_squad"
-# keras_mobilebert.utils.distribute.DISTRIBUTE_STRATEGIES, spelled out:
-# building the parser must not import TensorFlow (tests/test_cli.py keeps
-# the two equal).
-DISTRIBUTE_STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 
 
 def register(subparsers):
@@ -78,19 +78,7 @@ def register(subparsers):
     parser.add_argument(
         "--checkpoint-every", type=int, help="steps between checkpoints"
     )
-    parser.add_argument(
-        "--distribute",
-        choices=DISTRIBUTE_STRATEGIES,
-        help="tf.distribute strategy (multi-worker reads TF_CONFIG; TPU "
-        "resolves the TPU from the environment); default none",
-    )
-    parser.add_argument(
-        "--cluster-timeout",
-        type=float,
-        help="multi-worker: seconds to wait for every task to join, and "
-        "about how long a task that died takes to stop the others; "
-        "default 300",
-    )
+    add_distribute_arguments(parser)
     parser.add_argument(
         "--no-export", action="store_true", help="skip the LiteRT export"
     )
@@ -140,9 +128,5 @@ def run(args):
         config["backbone_overrides"]["num_layers"] = args.num_layers
     if args.no_export:
         config["export"] = None
-    if args.cluster_timeout is not None:
-        config["cluster_timeout"] = args.cluster_timeout
-    from keras_mobilebert.utils.distribute import cluster_errors
-
-    with cluster_errors():
-        return run_finetune(config, args.output)
+    set_cluster_timeout(config, args)
+    return run_in_cluster(run_finetune, config, args.output)

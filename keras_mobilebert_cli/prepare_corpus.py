@@ -43,7 +43,9 @@ def register(subparsers):
         "text",
         nargs="+",
         help="Text files: one sentence per line, a blank line between "
-        "documents; .gz files are read through gzip.",
+        "documents; .gz files are read through gzip. Quoted glob "
+        "patterns and URLs Beam reads (gs://bucket/wiki/*.txt.gz with "
+        "apache-beam[gcp]) are matched by Beam.",
     )
     parser.add_argument(
         "--output", required=True, help="The corpus folder to write."

@@ -127,6 +127,41 @@ def run_cluster(argv, workers, tmp_path, name, timeout=600, extra_env=None):
     return codes, [p.read_text() for p in paths]
 
 
+def assert_weights_match(a, b, rate, steps, share):
+    """Two runs' weights agree as one process and N workers should.
+
+    Both runs take the same steps on the same global batches, but the
+    workers' gradients are summed by an all-reduce in another order than
+    one process sums its batch. Adam's first updates are about
+    `lr * sign(gradient)`, so a gradient within rounding of zero can move
+    its weight by up to about `2 * lr` a step the other way: every weight
+    must be within `2 * rate * steps`, and 99% of them within
+    `share * rate` (a batch split wrongly or skipped moves far more).
+
+    Args:
+        a: flat float array (or `{key: array}` dict) of one run's weights.
+        b: the other run's, in the same order (or with the same keys).
+        rate: float. The peak learning rate.
+        steps: int. Training steps of both runs.
+        share: float. How far, in learning rates, 99% of weights may be.
+
+    Returns:
+        `(largest difference, 99% quantile)`, in units of weights.
+    """
+    if isinstance(a, dict):
+        diff = weight_differences(a, b)
+    else:
+        diff = np.abs(np.asarray(a) - np.asarray(b))
+    q99 = float(np.quantile(diff, 0.99))
+    message = (
+        f"max {diff.max():.3g} ({diff.max() / rate:.3g} lr), 99% within "
+        f"{q99:.3g} ({q99 / rate:.3g} lr)"
+    )
+    assert diff.max() <= 2 * rate * steps, message
+    assert q99 <= share * rate, message
+    return float(diff.max()), q99
+
+
 def weight_differences(a, b):
     """Absolute differences of every entry of two `{key: array}` dicts."""
     assert a.keys() == b.keys()

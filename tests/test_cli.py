@@ -21,9 +21,9 @@ from keras_mobilebert_cli import benchmark as benchmark_command
 from keras_mobilebert_cli import convert as convert_command
 from keras_mobilebert_cli import distill as distill_command
 from keras_mobilebert_cli import distill_task as distill_task_command
+from keras_mobilebert_cli import distribute_options
 from keras_mobilebert_cli import export as export_command
 from keras_mobilebert_cli import finetune as finetune_command
-from keras_mobilebert_cli import finetune_squad as finetune_squad_command
 from keras_mobilebert_cli.main import build_parser
 from keras_mobilebert_cli.startup import is_noise
 
@@ -155,6 +155,7 @@ def test_parser_choices_equal_the_library_tables():
     from keras_mobilebert.export.benchmark import MODELS
     from keras_mobilebert.export.benchmark import run_benchmark
     from keras_mobilebert.layers.layer_math import MASK_MODES
+    from keras_mobilebert.utils.distribute import DEFAULT_CLUSTER_TIMEOUT
     from keras_mobilebert.utils.distribute import DISTRIBUTE_STRATEGIES
 
     assert distill_command.STRATEGIES == STRATEGIES
@@ -162,9 +163,8 @@ def test_parser_choices_equal_the_library_tables():
     assert distill_command.LEARNING_RATE_SCHEDULES == LEARNING_RATE_SCHEDULES
     assert distill_command.INIT_EMBEDDINGS_CHOICES == INIT_EMBEDDINGS_CHOICES
     assert distill_command.HEAD_MODES == HEAD_MODES
-    assert distill_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
-    assert finetune_squad_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
-    assert distill_task_command.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
+    assert distribute_options.DISTRIBUTE_STRATEGIES == DISTRIBUTE_STRATEGIES
+    assert distribute_options.DEFAULT_CLUSTER_TIMEOUT == DEFAULT_CLUSTER_TIMEOUT
     from keras_mobilebert.finetune.starting_point import INITS
 
     assert finetune_command.INITS == INITS
@@ -186,6 +186,7 @@ def test_parser_choices_equal_the_library_tables():
     assert offered[("distill", "distribute")] == DISTRIBUTE_STRATEGIES
     assert offered[("finetune-squad", "distribute")] == DISTRIBUTE_STRATEGIES
     assert offered[("distill-task", "distribute")] == DISTRIBUTE_STRATEGIES
+    assert offered[("finetune", "distribute")] == DISTRIBUTE_STRATEGIES
     assert offered[("export", "quantization")] == QUANTIZATIONS
     assert offered[("benchmark", "models")] == tuple(sorted(MODELS))
     assert offered[("convert", "format")] == convert_command.FORMATS

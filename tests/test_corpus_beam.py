@@ -5,7 +5,9 @@ Beam is in the `corpus` extra, not in the main test environment:
 elsewhere it skips and says why.
 """
 
+import bz2
 import gzip
+import importlib.util
 import json
 
 import pytest
@@ -18,7 +20,12 @@ pytest.importorskip(
 
 import tensorflow as tf  # noqa: E402
 
+from keras_mobilebert.distillation.corpus import file_documents  # noqa: E402
+from keras_mobilebert.distillation.corpus import match_inputs  # noqa: E402
 from keras_mobilebert.distillation.corpus import read_manifest  # noqa: E402
+from keras_mobilebert.utils.errors import InputFormatError  # noqa: E402
+from keras_mobilebert.utils.errors import MissingInputError  # noqa: E402
+from keras_mobilebert.utils.errors import UnreachableSourceError  # noqa: E402
 from keras_mobilebert_cli.main import main  # noqa: E402
 from tests.distillation.test_resume import STUDENT  # noqa: E402
 from tests.distillation.test_resume import TEACHER  # noqa: E402
@@ -41,8 +48,8 @@ def test_prepare_corpus_then_distill(tmp_path):
     status = main(
         [
             "prepare-corpus",
-            str(plain),
-            str(gzipped),
+            # A quoted glob: Beam matches it (a.txt and b.txt.gz).
+            str(tmp_path / "*.txt*"),
             "--output",
             str(corpus),
             "--num-shards",
@@ -104,6 +111,56 @@ def test_prepare_corpus_then_distill(tmp_path):
     assert (
         output / "checkpoints/stage_02_pretraining_distillation.npz"
     ).is_file()
+
+
+def test_inputs_are_matched_and_opened_through_beam(tmp_path):
+    (tmp_path / "b.txt").write_text(PLAIN)
+    (tmp_path / "a.txt").write_text(PLAIN)
+    with bz2.open(tmp_path / "c.txt.bz2", "wt") as f:
+        f.write(GZIPPED)
+    with gzip.open(tmp_path / "d.txt.gz", "wt") as f:
+        f.write(GZIPPED)
+    plain = str(tmp_path / "b.txt")
+    # A plain path stays; a pattern expands, sorted.
+    assert match_inputs([plain, str(tmp_path / "*.txt*")]) == [plain] + [
+        str(tmp_path / n) for n in ("a.txt", "b.txt", "c.txt.bz2", "d.txt.gz")
+    ]
+    expected = [
+        ["gzip doc one, line one.", "gzip doc one line two."],
+        ["gzip doc two."],
+    ]
+    assert list(file_documents(tmp_path / "c.txt.bz2")) == expected
+    assert list(file_documents(tmp_path / "d.txt.gz")) == expected
+    assert len(list(file_documents(plain))) == 3
+    with pytest.raises(MissingInputError, match=r"No text file matches"):
+        match_inputs([str(tmp_path / "none*.txt")])
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(InputFormatError, match=r"latin1.txt, line 1"):
+        list(file_documents(tmp_path / "latin1.txt"))
+
+
+def _has_gcp_extra():
+    try:
+        return importlib.util.find_spec("google.cloud.storage") is not None
+    except ModuleNotFoundError:  # no google.cloud package at all
+        return False
+
+
+@pytest.mark.skipif(
+    _has_gcp_extra(),
+    reason="apache-beam[gcp] is installed: gs:// would be reached",
+)
+def test_gs_input_without_the_gcp_extra_is_one_line(tmp_path, capsys):
+    output = tmp_path / "corpus"
+    argv = ["prepare-corpus", "gs://bucket/wiki/*.txt", "--output"]
+    assert main(argv + [str(output)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error
+    assert "Cannot list gs://bucket/wiki/*.txt" in error
+    assert "apache-beam[gcp]" in error
+    assert not output.exists()
+    with pytest.raises(UnreachableSourceError):
+        match_inputs(["gs://bucket/wiki/*.txt"])
 
 
 def test_benchmark_beam_rate_figures(tmp_path):

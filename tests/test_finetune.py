@@ -59,6 +59,25 @@ def test_the_config_names_its_job(tmp_path):
         load_config(steps=3)
 
 
+def test_distribute_and_classifier_dropout_are_checked_and_defaulted(
+    tmp_path,
+):
+    config = load_config()
+    assert config["distribute"] == "none"
+    assert config["classifier_dropout"] == 0.1  # the classifier's own
+    # A config written before the fields existed gets the defaults.
+    old = json.loads(json.dumps(config))
+    del old["distribute"], old["classifier_dropout"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    assert load_config(path)["distribute"] == "none"
+    with pytest.raises(ValueError, match="Unknown distribute strategy 'gpu'"):
+        load_config(distribute="gpu")
+    for bad in (1.0, -0.1, "0.1", True):
+        with pytest.raises(ValueError, match="classifier_dropout must be"):
+            load_config(classifier_dropout=bad)
+
+
 def test_subsample_keeps_every_class_in_order():
     labels = np.array([0] * 50 + [1] * 50)  # sorted by label, as the data
     texts = [f"t{i}" for i in range(100)]

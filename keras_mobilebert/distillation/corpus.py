@@ -5,6 +5,12 @@
 format is `read_documents`'s (one sentence per line, a blank line between
 documents), plain or `.gz`.
 
+The inputs are local paths, glob patterns or URLs of any file system
+Beam has (`gs://` with `apache-beam[gcp]`, `s3://` with
+`apache-beam[aws]`, `hdfs://`), matched and opened through Beam's
+`FileSystems`, so the Dataflow workers read a bucket directly;
+compression follows the extension (`.gz`, `.bz2`, ...).
+
 The pipeline reads each file whole in one element (`Create(paths) |
 FlatMap(file_documents)`): documents span lines, so Beam's line-splitting
 `ReadFromText` cannot find their ends, and splitting a file by byte ranges
@@ -29,7 +35,7 @@ the tokenizer settings) is written last and atomically: a folder without
 it is not a corpus.
 """
 
-import gzip
+import glob
 import hashlib
 import json
 import os
@@ -40,6 +46,7 @@ import uuid
 from keras_mobilebert.utils.errors import InputFormatError
 from keras_mobilebert.utils.errors import MissingDependencyError
 from keras_mobilebert.utils.errors import MissingInputError
+from keras_mobilebert.utils.errors import UnreachableSourceError
 from keras_mobilebert.utils.files import atomic_path
 
 MANIFEST = "manifest.json"
@@ -66,24 +73,34 @@ def _import_beam():
 
 
 def file_documents(path):
-    """Yield the documents of one text file (plain or `.gz`) as line lists.
+    """Yield the documents of one text file as line lists.
 
     The same rules as `data.read_documents`: lines stripped, blank lines
-    separate documents, empty documents dropped.
+    separate documents, empty documents dropped. The file is opened with
+    Beam's `FileSystems` (a local path or any URL Beam reads; compression
+    from the extension), so this needs Apache Beam.
 
     Args:
-        path: a file path; a name ending in `.gz` is read through gzip.
+        path: a file path or URL, e.g. `gs://bucket/wiki_00.txt.gz`.
 
     Example:
     ```python
     documents = list(file_documents("wiki_00.txt.gz"))
     ```
     """
-    opener = gzip.open if str(path).endswith(".gz") else open
+    from apache_beam.io.filesystems import FileSystems
+
     current = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
+    with FileSystems.open(str(path)) as f:
+        # Beam's decompressing reader is not an `io` object that
+        # `TextIOWrapper` takes, but it reads lines.
+        for number, raw in enumerate(iter(f.readline, b""), 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise InputFormatError(
+                    f"{path}, line {number}: not UTF-8 text."
+                ) from None
             if line:
                 current.append(line)
             elif current:
@@ -91,6 +108,51 @@ def file_documents(path):
                 current = []
     if current:
         yield current
+
+
+def _is_pattern(path):
+    return "://" in str(path) or glob.has_magic(str(path))
+
+
+def match_inputs(paths):
+    """The files `paths` name: globs and URLs expanded with Beam.
+
+    A plain local path stays as it is (checked before Beam is imported);
+    a glob pattern or a URL (`gs://...`) goes through Beam's
+    `FileSystems.match`, in sorted order.
+
+    Args:
+        paths: the command's text arguments.
+
+    Example:
+    ```python
+    match_inputs(["gs://bucket/wiki/*.txt.gz"])
+    ```
+    """
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+
+    files = []
+    for path in paths:
+        if not _is_pattern(path):
+            files.append(str(path))
+            continue
+        try:
+            (result,) = FileSystems.match([str(path)])
+        except (BeamIOError, ValueError) as error:
+            # Beam wraps the file system's own error (a missing client
+            # package, no credentials) per path.
+            details = getattr(error, "exception_details", None) or {}
+            reason = details.get(str(path), error)
+            raise UnreachableSourceError(
+                f"Cannot list {path}: {reason} (for gs:// install "
+                '"apache-beam[gcp]", for s3:// "apache-beam[aws]").'
+            ) from None
+        matched = sorted(m.path for m in result.metadata_list)
+        if not matched:
+            raise MissingInputError(f"No text file matches {path}.")
+        files.extend(matched)
+    return files
 
 
 def vocabulary_sha256(path):
@@ -182,11 +244,12 @@ class TokenizeDocuments:
 
 
 def _check_inputs(paths, output_dir):
-    paths = [pathlib.Path(p) for p in paths]
+    paths = [str(p) for p in paths]
     if not paths:
         raise InputFormatError("prepare-corpus needs at least one text file.")
     for path in paths:
-        if not path.is_file():
+        # Patterns and URLs are matched once Beam is imported.
+        if not _is_pattern(path) and not pathlib.Path(path).is_file():
             raise MissingInputError(f"Text file {path} does not exist.")
     output_dir = pathlib.Path(output_dir)
     if (output_dir / MANIFEST).exists():
@@ -238,8 +301,9 @@ def prepare_corpus(
     and the manifest are written by this process, which must see it).
 
     Args:
-        paths: text file paths (one sentence per line, a blank line
-            between documents; `.gz` too).
+        paths: text files (one sentence per line, a blank line between
+            documents; `.gz` too): local paths, glob patterns or URLs
+            Beam reads (`gs://bucket/wiki/*.txt.gz`; see `match_inputs`).
         output_dir: the corpus folder; must not hold a corpus already.
         num_shards: int. Number of shard files (at least the number of
             workers that will read them: each reads whole shards).
@@ -261,6 +325,8 @@ def prepare_corpus(
     beam = _import_beam()
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    paths = match_inputs(paths)
+
     from keras_mobilebert.data import bert_uncased_vocabulary
 
     vocabulary = str(vocabulary or bert_uncased_vocabulary(quiet=True))
@@ -274,7 +340,7 @@ def prepare_corpus(
         with beam.Pipeline(options=options) as pipeline:
             _ = (
                 pipeline
-                | "Files" >> beam.Create([str(p) for p in paths])
+                | "Files" >> beam.Create(paths)
                 | "Documents" >> beam.FlatMap(file_documents)
                 | "Spread" >> beam.Reshuffle()
                 # Up to 256 documents a tokenizer call (Beam sizes the

@@ -17,6 +17,12 @@ function of the step (`task_distiller.task_dataset(start_step=...)`), so
 on CPU the resumed run ends bit for bit where an uninterrupted one ends.
 At the end it draws `losses.png`; saving the student is the caller's job
 (`models.preset_writer.save_preset`).
+
+Under a multi-worker strategy every worker holds the same state and only
+the chief writes `output_dir`; the others read the chief's checkpoint and
+`losses.csv` when they resume (a shared file system, as Keras's
+`BackupAndRestore` and the Model Garden assume) and write nothing, as
+`runner.DistillationRun` does.
 """
 
 import json
@@ -39,27 +45,9 @@ from keras_mobilebert.distillation.loss_log import write_loss_rows
 from keras_mobilebert.distillation.plotting import TASK_PANELS
 from keras_mobilebert.distillation.plotting import plot_losses
 from keras_mobilebert.utils.distribute import fit_under_multi_worker
-from keras_mobilebert.utils.distribute import worker_id
+from keras_mobilebert.utils.distribute import is_chief
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
-
-
-def run_directory(output_dir, distribute_strategy=None):
-    """Where this process writes: `output_dir`, or a worker's private copy.
-
-    Under a multi-worker strategy every worker holds the same state; the
-    chief writes `output_dir` and the others `output_dir/workers/<id>`, so
-    no two processes write one file.
-
-    Example:
-    ```python
-    run_directory("runs/sst2")  # PosixPath('runs/sst2')
-    ```
-    """
-    strategy = distribute_strategy or tf.distribute.get_strategy()
-    worker = worker_id(strategy)
-    output_dir = pathlib.Path(output_dir)
-    return output_dir if worker is None else output_dir / "workers" / worker
 
 
 class TaskTrainingRun:
@@ -73,7 +61,8 @@ class TaskTrainingRun:
             `task_dataset`).
         steps: int. Training steps in all.
         output_dir: path. `losses.csv`, `losses.png`, `checkpoints/`,
-            `run.json`.
+            `run.json` (written by the chief only; see the module
+            docstring).
         checkpoint_every: int. Steps between checkpoints and CSV rows.
         name: string. The stage name in `losses.csv`.
         config: dict or None. Recorded in `run.json`; a resumed run must
@@ -126,7 +115,9 @@ class TaskTrainingRun:
         self.callbacks = list(callbacks or [])
         self.validate = validate
         self.verbose = verbose
-        self.output_dir = run_directory(output_dir, distribute_strategy)
+        strategy = distribute_strategy or tf.distribute.get_strategy()
+        self.is_chief = is_chief(strategy)
+        self.output_dir = pathlib.Path(output_dir)
         self.checkpoint_dir = self.output_dir / CHECKPOINTS
         self.csv_path = self.output_dir / "losses.csv"
 
@@ -154,7 +145,7 @@ class TaskTrainingRun:
                     f"{self.output_dir} holds a run with different settings "
                     f"({previous}); use another output directory."
                 )
-        else:
+        elif self.is_chief:
             with atomic_path(path) as tmp:
                 tmp.write_text(json.dumps(record, indent=2))
 
@@ -182,9 +173,11 @@ class TaskTrainingRun:
         The summary has `rows` (the `losses.csv` rows), `final` (the last
         row), `resumed_from` (a step, or None) and `steps`.
         """
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_chief:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
         self._check_config()
-        clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
+        if self.is_chief:
+            clear_stale_temporaries(self.output_dir, self.checkpoint_dir)
         resumed_from = self._restore()
         done = resumed_from or 0
         rows = read_loss_rows(self.csv_path, done)
@@ -222,9 +215,13 @@ class TaskTrainingRun:
                 )
             columns += [k for k in row if k not in columns]
             rows.append(row)
-            write_loss_rows(self.csv_path, columns, rows)
-            self._save(done)
-        plot_losses(rows, self.output_dir / "losses.png", panels=TASK_PANELS)
+            if self.is_chief:
+                write_loss_rows(self.csv_path, columns, rows)
+                self._save(done)
+        if self.is_chief:
+            plot_losses(
+                rows, self.output_dir / "losses.png", panels=TASK_PANELS
+            )
         return {
             "rows": rows,
             "final": rows[-1] if rows else {},

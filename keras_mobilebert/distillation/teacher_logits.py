@@ -126,6 +126,7 @@ def cached_teacher_logits(
     texts=None,
     batch_size=64,
     log=print,
+    write=True,
 ):
     """The teacher's logits on `packed`, from the run's cache or computed.
 
@@ -140,6 +141,8 @@ def cached_teacher_logits(
             None. Recorded and checked with the rest.
         batch_size: int. Teacher batch size.
         log: callable taking one string.
+        write: bool. False reads the cache but never writes it (the
+            workers of a multi-worker job other than the chief).
 
     Returns:
         float32 array `(examples, classes)`.
@@ -182,6 +185,8 @@ def cached_teacher_logits(
     start = time.perf_counter()
     logits = compute_logits(teacher, packed, batch_size)
     meta["seconds"] = round(time.perf_counter() - start, 1)
+    if not write:
+        return logits
     save_npz(path, {"logits": logits}, meta)
     log(
         f"teacher logits: {meta['examples']} examples in {meta['seconds']} s,"

@@ -7,6 +7,12 @@ classifier of a preset's architecture, evaluate on the held-out split,
 predict a few sentences, save a KerasHub preset, reload it, then export it
 to a verified int8 LiteRT file and score that file on the held-out split.
 `recipes/finetune_classifier.py` walks through the same steps.
+
+The config's `distribute` (default `"none"`) names the `tf.distribute`
+strategy; under `multi_worker_mirrored` the `batch_size` is the global
+batch, each worker reads its part of every batch (`tf.data` auto-sharding
+by data), and only the chief writes the output directory
+(`utils.distribute.job_output_dir`, `ChiefBackupAndRestore`).
 """
 
 import json
@@ -33,6 +39,11 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier_preprocessor 
     MobileBertTextClassifierPreprocessor,
 )
 from keras_mobilebert.models.preset_writer import save_preset
+from keras_mobilebert.utils.distribute import ChiefBackupAndRestore
+from keras_mobilebert.utils.distribute import check_strategy_name
+from keras_mobilebert.utils.distribute import config_strategy
+from keras_mobilebert.utils.distribute import fit_under_multi_worker
+from keras_mobilebert.utils.distribute import job_output_dir
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
@@ -44,7 +55,7 @@ DEFAULT_CONFIG = (
 # Fields a config may leave out; `complete_config` fills them from the
 # embedded default (configs written before the export step existed still
 # run, and export).
-OPTIONAL_FIELDS = ("export", "init")
+OPTIONAL_FIELDS = ("export", "init", "distribute", "classifier_dropout")
 
 
 def complete_config(config, default):
@@ -66,7 +77,35 @@ def complete_config(config, default):
         )
     config.setdefault("export", default["export"])
     config.setdefault("init", "random")
+    config.setdefault("distribute", default["distribute"])
+    config.setdefault("classifier_dropout", default["classifier_dropout"])
+    check_strategy_name(config["distribute"])
+    check_classifier_dropout(config["classifier_dropout"])
     check_export_config(config["export"])
+
+
+def check_classifier_dropout(rate):
+    """Raise a `ConfigError` unless `rate` is a number in [0, 1).
+
+    `classifier_dropout` is the dropout rate before the classifier's
+    output layer (`MobileBertClassifier(dropout=...)`). Dropout masks are
+    drawn per replica, so only a run without dropout (0, with the
+    backbone's `attention_dropout` 0 too) takes the very steps of a
+    one-process run on several workers (docs/distributed.md).
+
+    Example:
+    ```python
+    check_classifier_dropout(0.1)
+    ```
+    """
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float))
+        or not 0 <= rate < 1
+    ):
+        raise ConfigError(
+            f"classifier_dropout must be a number in [0, 1), got {rate!r}."
+        )
 
 
 def build_classifier(config, num_classes):
@@ -95,8 +134,15 @@ def build_classifier(config, num_classes):
     preprocessor = MobileBertTextClassifierPreprocessor(
         tokenizer, sequence_length=config["sequence_length"]
     )
+    # Configs made by code rather than `load_config` may lack the field.
+    dropout = {}
+    if "classifier_dropout" in config:
+        dropout["dropout"] = config["classifier_dropout"]
     return MobileBertClassifier(
-        backbone=backbone, num_classes=num_classes, preprocessor=preprocessor
+        backbone=backbone,
+        num_classes=num_classes,
+        preprocessor=preprocessor,
+        **dropout,
     )
 
 
@@ -126,7 +172,11 @@ def run_classification(config, output_dir, log=print):
     Args:
         config: dict from `load_config`.
         output_dir: directory for the preset, backups, the `.tflite` file
-            and `results.json`.
+            and `results.json`. Under a multi-worker strategy (the
+            config's `distribute`) only the chief writes it; every worker
+            restores the chief's backup, and the others write their
+            (identical) outputs to a temporary folder, removed at the
+            end.
         log: callable taking one string.
 
     Returns:
@@ -138,8 +188,15 @@ def run_classification(config, output_dir, log=print):
     results = run_classification(load_config(epochs=1), "runs/demo")
     ```
     """
+    strategy = config_strategy(config)
+    with job_output_dir(strategy, output_dir) as own_dir:
+        return _run_classification(
+            config, strategy, pathlib.Path(output_dir), own_dir, log
+        )
+
+
+def _run_classification(config, strategy, shared_dir, output_dir, log):
     timer = PhaseTimer(log)
-    output_dir = pathlib.Path(output_dir)
     (train_x, train_y), (test_x, test_y), label_names = load_data(config)
     limit = config.get("max_train_examples")
     if limit:
@@ -148,7 +205,8 @@ def run_classification(config, output_dir, log=print):
         f"data: {config['dataset']}, {len(train_x)} train / {len(test_x)} "
         "test sentences"
     )
-    classifier = build_classifier(config, num_classes=len(label_names))
+    with strategy.scope():
+        classifier = build_classifier(config, num_classes=len(label_names))
     log(
         f"model: {config['preset']} architecture with "
         f"{config['backbone_overrides']}, "
@@ -160,14 +218,14 @@ def run_classification(config, output_dir, log=print):
     )
     test_ds = text_dataset(test_x, test_y, config["batch_size"])
     steps = config["epochs"] * int(train_ds.cardinality())
-    compile_for_finetuning(classifier, config, steps)
+    with strategy.scope():
+        compile_for_finetuning(classifier, config, steps)
+    fit_under_multi_worker(classifier)
     timer.done("data and model")
     classifier.fit(
         train_ds,
         epochs=config["epochs"],
-        callbacks=[
-            keras.callbacks.BackupAndRestore(str(output_dir / "backup"))
-        ],
+        callbacks=[ChiefBackupAndRestore(shared_dir / "backup", strategy)],
         shuffle=False,  # The dataset reshuffles itself each epoch.
         verbose=2,
     )

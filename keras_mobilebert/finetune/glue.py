@@ -25,6 +25,7 @@ import numpy as np
 from keras_mobilebert.data.glue_tasks import glue_task
 from keras_mobilebert.data.labeled_text import is_file_task
 from keras_mobilebert.finetune.classification import build_classifier
+from keras_mobilebert.finetune.classification import check_classifier_dropout
 from keras_mobilebert.finetune.classifier_export import check_export_config
 from keras_mobilebert.finetune.classifier_export import export_task_classifier
 from keras_mobilebert.finetune.glue_data import load_task_data
@@ -44,7 +45,9 @@ from keras_mobilebert.models.mobilebert.mobilebert_text_classifier import (
     MobileBertClassifier,
 )
 from keras_mobilebert.models.preset_writer import save_preset
-from keras_mobilebert.utils.distribute import make_distribute_strategy
+from keras_mobilebert.utils.distribute import check_strategy_name
+from keras_mobilebert.utils.distribute import config_strategy
+from keras_mobilebert.utils.distribute import job_output_dir
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.files import atomic_path
 
@@ -101,6 +104,8 @@ def complete_config(config, default):
         if key != "description":
             config.setdefault(key, value)
     check_class_weight(config["class_weight"])
+    check_strategy_name(config["distribute"])
+    check_classifier_dropout(config["classifier_dropout"])
     config["text_file"] = check_text_file_config(config["text_file"])
     if config["text_file"]:
         # The user's file is the task: a GLUE task or split means nothing.
@@ -230,7 +235,11 @@ def write_results(output_dir, results):
         tmp.write_text(json.dumps(results, indent=2, default=float))
 
 
-def training_config(config, left_out=("description", "export", "distribute")):
+# Fields that leave training unchanged: a resumed run may change them.
+NOT_TRAINING = ("description", "export", "distribute", "cluster_timeout")
+
+
+def training_config(config, left_out=NOT_TRAINING):
     """The fields that decide training (recorded in a run's `run.json`).
 
     A resumed run may differ in the others (another export, say) and still
@@ -246,7 +255,11 @@ def run_glue(config, output_dir, log=print):
         config: dict from `load_config` (a config whose `job` is `"glue"`).
         output_dir: directory for `training/` (checkpoints, `losses.csv`,
             `losses.png`), `preset/`, the `.tflite` file and
-            `results.json`.
+            `results.json`. Under a multi-worker strategy (the config's
+            `distribute`) only the chief writes it; the other workers
+            resume from its checkpoints and write their (identical)
+            outputs to a temporary folder, removed at the end
+            (`utils.distribute.job_output_dir`).
         log: callable taking one string.
 
     Returns:
@@ -260,8 +273,15 @@ def run_glue(config, output_dir, log=print):
     )
     ```
     """
+    strategy = config_strategy(config)
+    with job_output_dir(strategy, output_dir) as own_dir:
+        return _run_glue(
+            config, strategy, pathlib.Path(output_dir), own_dir, log
+        )
+
+
+def _run_glue(config, strategy, shared_dir, output_dir, log):
     timer = PhaseTimer(log)
-    output_dir = pathlib.Path(output_dir)
     train, evaluation = load_task_data(config)
     task = glue_task(train.task)
     log(
@@ -270,7 +290,6 @@ def run_glue(config, output_dir, log=print):
     )
     if is_file_task(task):
         describe_classes(train, evaluation, log)
-    strategy = make_distribute_strategy(config["distribute"])
     with strategy.scope():
         classifier = build_classifier(config, num_outputs(task))
     data = pack_task_data(classifier.preprocessor, train, evaluation)
@@ -285,7 +304,7 @@ def run_glue(config, output_dir, log=print):
         classifier,
         data.train_packed,
         train.labels,
-        output_dir / "training",
+        shared_dir / "training",
         steps,
         batch_size=config["batch_size"],
         learning_rate=config["learning_rate"],

@@ -24,7 +24,6 @@ while training runs.
 import json
 import pathlib
 import shutil
-import tempfile
 
 import keras
 import numpy as np
@@ -55,10 +54,10 @@ from keras_mobilebert.models.mobilebert.squad_evaluation import headline
 from keras_mobilebert.models.mobilebert.squad_evaluation import is_squad_v2
 from keras_mobilebert.models.mobilebert.squad_evaluation import squad_scores
 from keras_mobilebert.models.preset_writer import save_preset
-from keras_mobilebert.utils.distribute import DISTRIBUTE_STRATEGIES
+from keras_mobilebert.utils.distribute import check_strategy_name
+from keras_mobilebert.utils.distribute import config_strategy
 from keras_mobilebert.utils.distribute import fit_under_multi_worker
-from keras_mobilebert.utils.distribute import is_chief
-from keras_mobilebert.utils.distribute import make_distribute_strategy
+from keras_mobilebert.utils.distribute import job_output_dir
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.errors import MissingInputError
 from keras_mobilebert.utils.errors import UnreachableSourceError
@@ -147,11 +146,7 @@ def complete_config(config, default):
         raise ConfigError(
             f"learning_rate must be positive, got {config['learning_rate']!r}."
         )
-    if config["distribute"] not in DISTRIBUTE_STRATEGIES:
-        raise ConfigError(
-            f"Unknown distribute {config['distribute']!r}; known: "
-            f"{list(DISTRIBUTE_STRATEGIES)}."
-        )
+    check_strategy_name(config["distribute"])
     for name in ("train", "dev"):
         if not isinstance(config[name], str) or not config[name]:
             raise ConfigError(
@@ -280,19 +275,11 @@ def run_squad(config, output_dir, log=print):
     results = run_squad(config, "runs/squad")
     ```
     """
-    strategy = make_distribute_strategy(
-        config["distribute"], config.get("cluster_timeout", 300)
-    )
-    output_dir = pathlib.Path(output_dir)
-    if is_chief(strategy):
-        return _run_squad(config, strategy, output_dir, output_dir, log)
-    # Every worker takes part in every step (training, prediction); only
-    # the chief keeps what it writes.
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix="keras_mobilebert_"))
-    try:
-        return _run_squad(config, strategy, output_dir, scratch, log)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    strategy = config_strategy(config)
+    with job_output_dir(strategy, output_dir) as own_dir:
+        return _run_squad(
+            config, strategy, pathlib.Path(output_dir), own_dir, log
+        )
 
 
 def _run_squad(config, strategy, shared_dir, output_dir, log):

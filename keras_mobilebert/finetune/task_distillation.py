@@ -49,7 +49,8 @@ from keras_mobilebert.finetune.text_file import class_weights
 from keras_mobilebert.finetune.text_file import describe_classes
 from keras_mobilebert.finetune.text_file import file_task_report
 from keras_mobilebert.finetune.text_file import validation_scorer
-from keras_mobilebert.utils.distribute import make_distribute_strategy
+from keras_mobilebert.utils.distribute import config_strategy
+from keras_mobilebert.utils.distribute import job_output_dir
 from keras_mobilebert.utils.errors import ConfigError
 from keras_mobilebert.utils.errors import InputFormatError
 
@@ -62,8 +63,6 @@ OPTIONAL_FIELDS = tuple(
     for f in json.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     if f not in REQUIRED_FIELDS
 )
-# Fields that leave the student's training unchanged.
-_NOT_TRAINING = ("description", "export", "distribute")
 _NESTED = ("teacher_finetune", "augmentation")
 
 
@@ -277,17 +276,20 @@ def _features(segments):
     return segments[0] if len(segments) == 1 else tuple(segments)
 
 
-def load_teacher_classifier(config, data, student, output_dir, strategy, log):
+def load_teacher_classifier(
+    config, data, student, shared_dir, output_dir, strategy, log
+):
     """The run's teacher classifier and its class names (or None).
 
     A classifier preset is loaded; a backbone is fine-tuned here (once:
-    the preset it becomes is reused by later runs).
+    the preset it becomes, in `shared_dir`, is reused by later runs).
+    `output_dir` is where this process writes (`job_output_dir`).
     """
     import keras_hub
 
     task = glue_task(data.train.task)
     source = config["teacher"]
-    saved = pathlib.Path(output_dir) / "teacher"
+    saved = pathlib.Path(shared_dir) / "teacher"
     if not is_classifier_preset(source) and is_classifier_preset(saved):
         log(f"teacher: reusing the fine-tuned teacher in {saved}")
         source = saved
@@ -310,6 +312,7 @@ def load_teacher_classifier(config, data, student, output_dir, strategy, log):
             data,
             output_dir,
             {**config["teacher_finetune"], "teacher": str(source)},
+            training_dir=pathlib.Path(shared_dir) / "teacher_training",
             seed=config["seed"],
             distribute_strategy=strategy,
             log=log,
@@ -318,14 +321,15 @@ def load_teacher_classifier(config, data, student, output_dir, strategy, log):
 
 
 def _teacher_labelled_data(
-    config, data, teacher, preprocessor, output_dir, given, log
+    config, data, teacher, preprocessor, shared_dir, write, given, log
 ):
     """`(packed, teacher logits, gold labels)` of all the text to learn.
 
     The training text, then augmented and user text (gold label -1, or
     NaN for a regression task). The training text's logits and the extra
-    text's are cached apart, so runs with and without augmentation share
-    the first file.
+    text's are cached apart in `shared_dir`, so runs with and without
+    augmentation share the first file; only the chief (`write`) writes
+    the cache, and every worker reads the chief's.
     """
     train = data.train
     vocabulary = preprocessor.tokenizer.get_vocabulary()
@@ -334,12 +338,17 @@ def _teacher_labelled_data(
     )
     packed = data.train_packed
     logits = cached_teacher_logits(
-        teacher, packed, output_dir, texts=train.features, log=log
+        teacher, packed, shared_dir, texts=train.features, write=write, log=log
     )
     if extra[0]:
         extra_packed = pack_texts(preprocessor, _features(extra))
         extra_logits = cached_teacher_logits(
-            teacher, extra_packed, output_dir, texts=_features(extra), log=log
+            teacher,
+            extra_packed,
+            shared_dir,
+            texts=_features(extra),
+            write=write,
+            log=log,
         )
         packed = {
             k: np.concatenate([packed[k], extra_packed[k]]) for k in packed
@@ -359,6 +368,11 @@ def run_distill_task(config, output_dir, log=print):
         config: dict from `load_config` (a config whose `job` is
             `"distill_task"`).
         output_dir: the run's directory (see the module docstring).
+            Under a multi-worker strategy (the config's `distribute`)
+            only the chief writes it; the other workers resume from its
+            checkpoints, read its teacher and cached logits, and write
+            their (identical) outputs to a temporary folder, removed at
+            the end (`utils.distribute.job_output_dir`).
         log: callable taking one string.
 
     Returns:
@@ -373,9 +387,15 @@ def run_distill_task(config, output_dir, log=print):
     results = run_distill_task(config, "runs/sst2_kd")
     ```
     """
+    strategy = config_strategy(config)
+    with job_output_dir(strategy, output_dir) as own_dir:
+        return _run_distill_task(
+            config, strategy, pathlib.Path(output_dir), own_dir, log
+        )
+
+
+def _run_distill_task(config, strategy, shared_dir, output_dir, log):
     timer = PhaseTimer(log)
-    output_dir = pathlib.Path(output_dir)
-    strategy = make_distribute_strategy(config["distribute"])
     train, evaluation = load_task_data(config)
     given = _given_text(config, evaluation)
     task = glue_task(train.task)
@@ -391,7 +411,7 @@ def run_distill_task(config, output_dir, log=print):
         describe_classes(train, evaluation, log)
     timer.done("data and student")
     teacher, _ = load_teacher_classifier(
-        config, data, student, output_dir, strategy, log
+        config, data, student, shared_dir, output_dir, strategy, log
     )
     teacher_metrics, teacher_eval = score_task_model(
         teacher, data.eval_packed, evaluation
@@ -399,7 +419,14 @@ def run_distill_task(config, output_dir, log=print):
     log(f"teacher: {task.name} {evaluation.split} {teacher_metrics}")
     timer.done("teacher")
     packed, logits, labels = _teacher_labelled_data(
-        config, data, teacher, student.preprocessor, output_dir, given, log
+        config,
+        data,
+        teacher,
+        student.preprocessor,
+        shared_dir,
+        shared_dir == output_dir,
+        given,
+        log,
     )
     timer.done("teacher logits")
 
@@ -408,7 +435,7 @@ def run_distill_task(config, output_dir, log=print):
         student,
         packed,
         labels,
-        output_dir / "student_training",
+        shared_dir / "student_training",
         steps,
         batch_size=config["batch_size"],
         learning_rate=config["learning_rate"],
@@ -424,7 +451,7 @@ def run_distill_task(config, output_dir, log=print):
             config, len(labels), is_file_task(task)
         ),
         name="task_distillation",
-        config=glue.training_config(config, _NOT_TRAINING),
+        config=glue.training_config(config),
         distribute_strategy=strategy,
         class_weights=class_weights(train, config["class_weight"]),
         validate=validation_scorer(

@@ -152,12 +152,12 @@ def finetune_teacher(
     seed=0,
     distribute_strategy=None,
     log=print,
+    training_dir=None,
 ):
     """Fine-tune a teacher classifier on the task; save it as a preset.
 
     The preset goes to `output_dir/teacher` with a `labels.json` of the
-    task's class names; training runs (resumably) in
-    `output_dir/teacher_training`.
+    task's class names; training runs (resumably) in `training_dir`.
 
     Args:
         teacher: an uncompiled classifier (`teacher_classifier`).
@@ -169,6 +169,9 @@ def finetune_teacher(
         seed: int.
         distribute_strategy: a `tf.distribute.Strategy` or None.
         log: callable taking one string.
+        training_dir: path of the resumable training (checkpoints,
+            `losses.csv`), or None for `output_dir/teacher_training`.
+            A multi-worker job's workers share the chief's.
 
     Returns:
         `(preset_dir, metrics)`: the teacher's preset and its metrics on
@@ -186,7 +189,7 @@ def finetune_teacher(
         teacher,
         packed,
         np.asarray(train.labels)[rows],
-        output_dir / "teacher_training",
+        training_dir or output_dir / "teacher_training",
         settings["steps"],
         batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"],

@@ -8,10 +8,14 @@ line (`--distribute`); `make_distribute_strategy` builds it, and
 
 import contextlib
 import os
+import pathlib
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
+import keras
 import tensorflow as tf
 
 from keras_mobilebert.utils.errors import ConfigError
@@ -36,6 +40,21 @@ class ClusterError(UserInputError):
     """
 
 
+def check_strategy_name(name):
+    """Raise a `ConfigError` unless `name` is in `DISTRIBUTE_STRATEGIES`.
+
+    Example:
+    ```python
+    check_strategy_name(config["distribute"])
+    ```
+    """
+    if name not in DISTRIBUTE_STRATEGIES:
+        raise ConfigError(
+            f"Unknown distribute strategy {name!r}; known: "
+            f"{list(DISTRIBUTE_STRATEGIES)}."
+        )
+
+
 def make_distribute_strategy(name, cluster_timeout=DEFAULT_CLUSTER_TIMEOUT):
     """The `tf.distribute` strategy called `name`.
 
@@ -58,11 +77,7 @@ def make_distribute_strategy(name, cluster_timeout=DEFAULT_CLUSTER_TIMEOUT):
         model = build_model()
     ```
     """
-    if name not in DISTRIBUTE_STRATEGIES:
-        raise ConfigError(
-            f"Unknown distribute strategy {name!r}; known: "
-            f"{list(DISTRIBUTE_STRATEGIES)}."
-        )
+    check_strategy_name(name)
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -73,6 +88,25 @@ def make_distribute_strategy(name, cluster_timeout=DEFAULT_CLUSTER_TIMEOUT):
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def config_strategy(config):
+    """The strategy a job config's `distribute` field names.
+
+    Args:
+        config: dict with `distribute` and, optionally, `cluster_timeout`
+            (seconds; the commands' `--cluster-timeout`, default
+            `DEFAULT_CLUSTER_TIMEOUT`).
+
+    Example:
+    ```python
+    strategy = config_strategy({"distribute": "none"})
+    ```
+    """
+    return make_distribute_strategy(
+        config["distribute"],
+        config.get("cluster_timeout") or DEFAULT_CLUSTER_TIMEOUT,
+    )
 
 
 def worker_id(strategy):
@@ -129,8 +163,10 @@ def fit_under_multi_worker(model):
     scalar logs every `train_step` returns ("Invalid reduction dimension
     0 for input with 0 dimensions"). On this `model` instance (no class
     is changed) the step's scalar logs become vectors of one element, so
-    the cross-worker mean gives the scalar back, and the build uses this
-    worker's local part of one batch, which has the right shapes. Under
+    the cross-worker mean gives the scalar back, and the build uses
+    symbolic tensors of the dataset's shapes (`_symbolic_batch`; else
+    this worker's local part of one batch), so no batch is drawn before
+    training: the first epoch sees the batches one process sees. Under
     any other strategy it does nothing.
 
     Args:
@@ -162,6 +198,8 @@ def fit_under_multi_worker(model):
 
     def symbolic_build(iterator=None, data_batch=None):
         if iterator is not None and data_batch is None:
+            data_batch = _symbolic_batch(iterator)
+        if iterator is not None and data_batch is None:
             for _, _, it in iterator:
                 data_batch = tf.nest.map_structure(
                     lambda v: strategy.experimental_local_results(v)[0],
@@ -177,6 +215,28 @@ def fit_under_multi_worker(model):
     model._multi_worker_ready = True
     model.train_function = model.test_function = None
     return model
+
+
+def _symbolic_batch(iterator):
+    """Symbolic tensors shaped as `iterator`'s batches, or None.
+
+    Keras's own build takes one batch from the epoch iterator, which
+    starts an iterator of the dataset: a dataset shuffled anew on every
+    iteration (`shuffle(seed=...)`, the classification job's) would then
+    give the first epoch the second epoch's order, unlike one process,
+    where Keras builds when the step is traced. The build needs shapes
+    and dtypes only, so they come from the dataset's `element_spec`.
+    """
+    adapter = getattr(iterator, "data_adapter", None)
+    dataset = adapter.get_tf_dataset() if adapter is not None else None
+    spec = getattr(dataset, "element_spec", None)
+    leaves = tf.nest.flatten(spec)
+    if not leaves or not all(isinstance(s, tf.TensorSpec) for s in leaves):
+        return None
+    return tf.nest.map_structure(
+        lambda s: keras.KerasTensor(tuple(s.shape.as_list()), s.dtype.name),
+        spec,
+    )
 
 
 def _task_name(job, index):
@@ -305,3 +365,69 @@ def is_chief(strategy):
     ```
     """
     return worker_id(strategy) is None
+
+
+@contextlib.contextmanager
+def job_output_dir(strategy, output_dir):
+    """The folder this process writes a job's outputs to.
+
+    The chief (or a single process) writes `output_dir`. Every other
+    worker of a multi-worker job runs the same steps, since the
+    collectives need all of them, and writes its (identical) outputs to a
+    temporary folder of its own, removed when the block ends, so only the
+    chief's outputs reach `output_dir`. Checkpoints are another matter:
+    every worker resumes from the chief's, in `output_dir`.
+
+    Args:
+        strategy: a `tf.distribute.Strategy`.
+        output_dir: path of the job's outputs.
+
+    Example:
+    ```python
+    with job_output_dir(strategy, "runs/sst2") as own_dir:
+        write_results(own_dir, results)
+    ```
+    """
+    output_dir = pathlib.Path(output_dir)
+    if is_chief(strategy):
+        yield output_dir
+        return
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="keras_mobilebert_"))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that only the chief of a cluster writes.
+
+    Keras 3's callback knows nothing of workers: under
+    `MultiWorkerMirroredStrategy` every worker would write the same
+    `latest.weights.h5` (not atomically) and each would delete the
+    folder at the end. Here every worker restores the backup when `fit`
+    begins (the chief's, on a shared file system), and only the chief
+    writes it each epoch and removes it at the end.
+
+    Args:
+        backup_dir: path of the backup folder.
+        strategy: the `tf.distribute.Strategy` the model trains under.
+
+    Example:
+    ```python
+    backup = ChiefBackupAndRestore("runs/demo/backup", strategy)
+    model.fit(dataset, epochs=4, callbacks=[backup])
+    ```
+    """
+
+    def __init__(self, backup_dir, strategy):
+        super().__init__(str(backup_dir))
+        self.writes = is_chief(strategy)
+
+    def _save_model(self):
+        if self.writes:
+            super()._save_model()
+
+    def on_train_end(self, logs=None):
+        if self.writes:
+            super().on_train_end(logs)

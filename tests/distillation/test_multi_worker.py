@@ -35,8 +35,8 @@ from keras_mobilebert.distillation.checkpoints import load_npz
 from keras_mobilebert.distillation.fault_injection import KILL_ENV
 from tests.distillation.test_resume import STUDENT
 from tests.distillation.test_resume import TEACHER
+from tests.multi_worker import assert_weights_match
 from tests.multi_worker import run_cluster
-from tests.multi_worker import weight_differences
 from tests.multi_worker import written_files as files
 
 LEARNING_RATE = 1e-3
@@ -100,11 +100,7 @@ def losses(output_dir):
 
 
 def assert_same_student(a, b):
-    diff = weight_differences(student(a), student(b))
-    q99 = float(np.quantile(diff, 0.99))
-    message = f"max {diff.max():.3g}, 99% within {q99:.3g}"
-    assert diff.max() <= 2 * LEARNING_RATE * STEPS, message
-    assert q99 <= 0.01 * LEARNING_RATE, message
+    assert_weights_match(student(a), student(b), LEARNING_RATE, STEPS, 0.01)
     np.testing.assert_allclose(losses(a), losses(b), rtol=1e-5)
 
 

@@ -57,7 +57,7 @@ def test_optional_fields_are_filled_and_values_checked(tmp_path):
     bad = {
         "sequence_length": (60, "leaves no room for context"),
         "doc_stride": (0, "doc_stride must be a positive int"),
-        "distribute": ("gpus", "Unknown distribute 'gpus'"),
+        "distribute": ("gpus", "Unknown distribute strategy 'gpus'"),
         "export": ({"quantization": "int8", "labels": 2}, "export fields"),
         "max_train_examples": (-1, "max_train_examples must be null"),
         "warmup_fraction": (1.0, "warmup_fraction"),
