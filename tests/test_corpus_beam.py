@@ -161,3 +161,34 @@ def test_gs_input_without_the_gcp_extra_is_one_line(tmp_path, capsys):
     assert not output.exists()
     with pytest.raises(UnreachableSourceError):
         match_inputs(["gs://bucket/wiki/*.txt"])
+
+
+def test_benchmark_beam_rate_figures(tmp_path):
+    """tools/benchmark_corpus_pipeline.py's Beam part on tiny text (the
+    figures' form; one in-process worker keeps it fast)."""
+    from tests.test_perf_tools import _load
+
+    bench = _load("benchmark_corpus_pipeline")
+    docs = [["the cat sat.", "it ran away."], ["one line here."]] * 20
+    one = len(("\n\n".join("\n".join(d) for d in docs) + "\n\n").encode())
+    figures = bench.beam_rate(
+        docs,
+        tmp_path,
+        sizes_mb=(one / 1e6, 3 * one / 1e6),
+        num_shards=2,
+        beam_args=["--direct_running_mode=in_memory", "--direct_num_workers=1"],
+    )
+    small, big = figures["runs"]
+    assert (small["copies"], big["copies"]) == (1, 3)
+    assert (small["mb"], big["mb"]) == (one / 1e6, 3 * one / 1e6)
+    assert (small["sentences"], big["sentences"]) == (60, 180)
+    assert big["documents"] == 120
+    for run in (small, big):
+        assert run["mb_per_minute"] == pytest.approx(
+            run["mb"] / run["seconds"] * 60
+        )
+    marginal = (big["mb"] - small["mb"]) / (big["seconds"] - small["seconds"])
+    assert figures["marginal_mb_per_minute"] == pytest.approx(marginal * 60)
+    assert figures["startup_seconds"] == pytest.approx(
+        small["seconds"] - small["mb"] / marginal
+    )

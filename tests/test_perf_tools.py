@@ -1,7 +1,9 @@
-"""tools/profile_litert.py on small inputs (the interleaved timing is
-`keras_mobilebert.export.latency`, tested in tests/export/test_latency.py)."""
+"""tools/profile_litert.py and tools/benchmark_corpus_pipeline.py on small
+inputs (the interleaved timing is `keras_mobilebert.export.latency`, tested
+in tests/export/test_latency.py)."""
 
 import importlib.util
+import os
 import pathlib
 import sys
 
@@ -115,3 +117,183 @@ def test_json_is_written_whole(tmp_path):
     profile.write_json({"a": [1, 2]}, path)
     assert path.read_text() == '{\n  "a": [\n    1,\n    2\n  ]\n}'
     assert sorted(p.name for p in path.parent.iterdir()) == ["out.json"]
+
+
+# tools/benchmark_corpus_pipeline.py: its parts on tiny sizes (the figures'
+# form, not their values; tests/test_corpus_beam.py runs the Beam part).
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    from tests.distillation.test_corpus_data import documents
+    from tests.distillation.test_corpus_data import write_corpus
+
+    docs = documents(30)
+    return docs, write_corpus(tmp_path_factory.mktemp("corpus") / "c", docs, 2)
+
+
+def test_pipeline_rate_counts_what_it_timed(tiny_corpus):
+    docs, folder = tiny_corpus
+    bench = _load("benchmark_corpus_pipeline")
+    figures = bench.pipeline_rate(
+        folder,
+        batch_size=4,
+        sequence_length=16,
+        max_predictions=3,
+        warmup=1,
+        batches=3,
+    )
+    assert figures["batches"] == 3 and figures["sequences"] == 12
+    assert figures["seconds"] > 0
+    assert figures["sequences_per_second"] == pytest.approx(
+        12 / figures["seconds"]
+    )
+    sentences = sum(len(d) for d in docs)
+    assert figures["epochs_read"] == pytest.approx(16 / sentences)
+
+
+def test_student_rate_times_the_distillation_step(tiny_corpus):
+    from tests.distillation.test_resume import STUDENT
+    from tests.distillation.test_resume import TEACHER
+
+    _, folder = tiny_corpus
+    bench = _load("benchmark_corpus_pipeline")
+    figures = bench.student_rate(
+        folder,
+        batch_size=4,
+        sequence_length=16,
+        max_predictions=3,
+        warmup=1,
+        steps=2,
+        teacher="ib_bert_en_uncased",
+        student_overrides=STUDENT,
+        teacher_overrides=TEACHER,
+    )
+    assert figures["num_layers"] == 2 and figures["steps"] == 2
+    assert figures["batch_size"] == 4
+    assert figures["seconds_per_step"] > 0
+    assert figures["sequences_per_second"] == pytest.approx(
+        4 / figures["seconds_per_step"]
+    )
+    assert figures["parameters"] > 0
+
+
+def test_verdict_and_report_lines():
+    bench = _load("benchmark_corpus_pipeline")
+    pipeline = {
+        "sequences_per_second": 6000.0,
+        "seconds": 2.0,
+        "batches": 47,
+        "epochs_read": 0.5,
+        "cpu": 0,
+    }
+    fast = {"sequences_per_second": 1000.0}
+    slow = {
+        "sequences_per_second": 3.0,
+        "seconds_per_step": 85.3,
+        "steps": 2,
+        "batch_size": 256,
+        "num_layers": 24,
+    }
+    assert bench.verdict(pipeline, fast) == {
+        "ratio": 6.0,
+        "ratio_pass": False,
+        "floor_pass": True,
+    }
+    assert (
+        bench.verdict({"sequences_per_second": 4000.0}, slow)["floor_pass"]
+        is False
+    )
+    text = bench.report(pipeline, slow)
+    assert "6,000 sequences/s" in text
+    assert "ratio 2,000x: PASS (>= 10x); pipeline PASS" in text
+    beam = {
+        "runs": [
+            {"mb": 5.0, "sentences": 9, "seconds": 60.0, "mb_per_minute": 5.0},
+            {
+                "mb": 20.0,
+                "sentences": 36,
+                "seconds": 150.0,
+                "mb_per_minute": 8.0,
+            },
+        ],
+        "marginal_mb_per_minute": 10.0,
+        "startup_seconds": 30.0,
+    }
+    lines = bench.report(beam=beam).splitlines()
+    assert lines[-1] == (
+        "prepare-corpus marginal rate 10.00 MB/min; start-up 30.0 s"
+    )
+
+
+def test_shared_text_round_trips_through_read_documents(tmp_path):
+    from keras_mobilebert.distillation.data import read_documents
+    from tests.shared_data import shared_data_file
+
+    data = shared_data_file("squad/dev-v1.1.json").parent.parent
+    shared_data_file("sst2/train.tsv")
+    bench = _load("benchmark_corpus_pipeline")
+    docs = bench.shared_documents(data)
+    # SQuAD dev paragraphs, then the SST-2 training sentences.
+    assert len(docs) == 2067 + 67349
+    assert all(len(d) == 1 for d in docs[2067:])
+    assert sum(len(d) for d in docs[:2067]) > 2 * 2067
+    path = tmp_path / "text.txt"
+    size = bench.write_text(docs[:50] + docs[-50:], path, copies=2)
+    assert size == path.stat().st_size
+    assert read_documents(path) == (docs[:50] + docs[-50:]) * 2
+
+
+def test_corpus_benchmark_help_needs_neither_beam_nor_tensorflow():
+    import subprocess
+
+    script = TOOLS / "benchmark_corpus_pipeline.py"
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = [{str(script)!r}, '-h']\n"
+        "try:\n"
+        f"    runpy.run_path({str(script)!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('loaded:', 'tensorflow' in sys.modules, "
+        "'apache_beam' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "--beam-mb" in result.stdout
+    assert "--student-batch-size" in result.stdout
+    assert result.stdout.strip().endswith("loaded: False False")
+
+
+def test_corpus_benchmark_runs_each_part_in_its_own_process(
+    tiny_corpus, tmp_path
+):
+    import json
+    import subprocess
+
+    from tests.distillation.test_resume import STUDENT
+    from tests.distillation.test_resume import TEACHER
+
+    _, folder = tiny_corpus
+    output = tmp_path / "figures.json"
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / "benchmark_corpus_pipeline.py")]
+        + ["--corpus", str(folder), "--batch-size", "4"]
+        + ["--sequence-length", "16", "--max-predictions", "3"]
+        + ["--warmup", "1", "--batches", "3", "--json", str(output)]
+        + ["--teacher", "ib_bert_en_uncased"]
+        + ["--teacher-overrides", json.dumps(TEACHER)]
+        + ["--student-overrides", json.dumps(STUDENT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(output.read_text())
+    # The reader's child pinned itself to one CPU it was allowed.
+    assert figures["pipeline"]["cpu"] in os.sched_getaffinity(0)
+    assert figures["pipeline"]["sequences"] == 12
+    assert figures["student"]["num_layers"] == 2
+    assert "input pipeline, one core" in result.stdout
+    assert "(>= 10x); pipeline" in result.stdout

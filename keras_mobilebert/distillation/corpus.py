@@ -179,8 +179,8 @@ class TokenizeDocuments:
 
     Example:
     ```python
-    records = beam_documents | beam.FlatMap(
-        TokenizeDocuments(vocabulary).process)
+    records = beam_documents | beam.BatchElements() | beam.FlatMap(
+        TokenizeDocuments(vocabulary).process_batch)
     ```
     """
 
@@ -198,34 +198,49 @@ class TokenizeDocuments:
 
     def process(self, lines):
         """One document's record (bytes)."""
+        yield from self.process_batch([lines])
+
+    def process_batch(self, documents):
+        """The records of several documents (one tokenizer call for all).
+
+        Per-document calls spent most of `prepare-corpus`'s time in the
+        tokenizer's fixed cost; the ids of each line do not depend on the
+        other lines of a call.
+        """
         import tensorflow as tf
 
         if self.tokenizer is None:
             self.setup()
+        lines = [line for document in documents for line in document]
         halves = []
         for line in lines:
             words = line.split()
             halves.append(" ".join(words[: max(1, len(words) // 2)]))
-        ids = self.tokenizer(list(lines) + halves)
+        ids = self.tokenizer(lines + halves)
         # KerasHub returns Python lists for list input in eager mode.
         if hasattr(ids, "to_list"):
             ids = ids.to_list()
         ids = [[int(i) for i in sentence] for sentence in ids]
-        sentences, firsts = ids[: len(lines)], ids[len(lines) :]
 
         def int64s(values):
             return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 
-        example = tf.train.Example(
-            features=tf.train.Features(
-                feature={
-                    "token_ids": int64s([i for s in sentences for i in s]),
-                    "sentence_lengths": int64s([len(s) for s in sentences]),
-                    "split_points": int64s([len(f) for f in firsts]),
-                }
+        start = 0
+        for document in documents:
+            end = start + len(document)
+            sentences = ids[start:end]
+            firsts = ids[len(lines) + start : len(lines) + end]
+            start = end
+            example = tf.train.Example(
+                features=tf.train.Features(
+                    feature={
+                        "token_ids": int64s([i for s in sentences for i in s]),
+                        "sentence_lengths": int64s([len(s) for s in sentences]),
+                        "split_points": int64s([len(f) for f in firsts]),
+                    }
+                )
             )
-        )
-        yield example.SerializeToString()
+            yield example.SerializeToString()
 
 
 def _check_inputs(paths, output_dir):
@@ -328,8 +343,11 @@ def prepare_corpus(
                 | "Files" >> beam.Create(paths)
                 | "Documents" >> beam.FlatMap(file_documents)
                 | "Spread" >> beam.Reshuffle()
+                # Up to 256 documents a tokenizer call (Beam sizes the
+                # batches by time).
+                | "Batch" >> beam.BatchElements(max_batch_size=256)
                 | "Tokenize"
-                >> beam.FlatMap(TokenizeDocuments(vocabulary).process)
+                >> beam.FlatMap(TokenizeDocuments(vocabulary).process_batch)
                 | "Write"
                 >> beam.io.WriteToTFRecord(
                     str(staging / SHARD_PREFIX),

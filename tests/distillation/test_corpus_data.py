@@ -20,7 +20,7 @@ from keras_mobilebert.distillation.corpus import read_manifest
 from keras_mobilebert.distillation.corpus import shard_counts
 from keras_mobilebert.distillation.corpus import write_manifest
 from keras_mobilebert.distillation.corpus_data import _KEY_BASE
-from keras_mobilebert.distillation.corpus_data import _document_examples
+from keras_mobilebert.distillation.corpus_data import _documents_examples
 from keras_mobilebert.distillation.corpus_data import corpus_dataset_factory
 from keras_mobilebert.distillation.corpus_data import corpus_pretraining_dataset
 from keras_mobilebert.distillation.corpus_data import epoch_documents
@@ -196,24 +196,39 @@ def test_pair_rules_match_the_in_memory_table(tokenizer):
     """A is each sentence, its next one the continuation; the last pairs
     with its predecessor; one sentence splits at half its words."""
     process = TokenizeDocuments(bert_uncased_vocabulary(quiet=True)).process
-    for doc in (["a b c.", "d e!", "f g h i"], ["one two three, four five"]):
-        (record,) = process(doc)
-        examples = list(_document_examples(tf.constant(7, tf.int64), record))
+    docs = (
+        ["a b c.", "d e!", "f g h i"],
+        ["one two three, four five"],
+        ["x y.", "z w v u."],
+    )
+    # Parsed in one batch, as the reader does: each document's examples
+    # in order, the documents in order.
+    records = [record for doc in docs for record in process(doc)]
+    examples = _documents_examples(
+        tf.constant([7, 8, 9], tf.int64), tf.constant(records)
+    )
+    examples = {
+        k: v.to_list() if hasattr(v, "to_list") else v.numpy().tolist()
+        for k, v in examples.items()
+    }
+    rows = []
+    for doc in docs:
         ids = [ids_of(tokenizer, line) for line in doc]
         if len(doc) == 1:
             words = doc[0].split()
             half = len(words) // 2
             pairs = [(" ".join(words[:half]), " ".join(words[half:]))]
         else:
-            pairs = [(doc[0], doc[1]), (doc[1], doc[2]), (doc[1], doc[2])]
-        assert len(examples) == len(doc)
-        for example, (a, b), sentence in zip(examples, pairs, ids):
-            assert example["a"].numpy().tolist() == ids_of(tokenizer, a)
-            assert example["continuation"].numpy().tolist() == ids_of(
-                tokenizer, b
-            )
-            assert example["sentence"].numpy().tolist() == sentence
-            assert int(example["document"]) == 7
+            pairs = [(doc[i], doc[i + 1]) for i in range(len(doc) - 1)]
+            pairs.append((doc[-2], doc[-1]))
+        for (a, b), sentence in zip(pairs, ids):
+            rows.append((ids_of(tokenizer, a), ids_of(tokenizer, b), sentence))
+    assert len(examples["document"]) == len(rows) == 6
+    assert examples["document"] == [7, 7, 7, 8, 9, 9]
+    for index, (a, b, sentence) in enumerate(rows):
+        assert examples["a"][index] == a
+        assert examples["continuation"][index] == b
+        assert examples["sentence"][index] == sentence
 
 
 def test_factory_uses_the_input_context(corpus, tokenizer):
